@@ -1,0 +1,204 @@
+"""Typed, defaulted, validated Kubernetes objects as the model consumes them.
+
+Everything here is frozen: the reader builds these values once, after applying the API
+server's defaults (R2.1, R2.2) and validation (R2.3), and nobody mutates them. Field
+names follow the Kubernetes API in snake case, with the unit in the name where the
+API has one (``period_seconds``).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+
+
+class ProbeType(enum.Enum):
+    """The three kinds of container probe."""
+
+    STARTUP = "startup"
+    LIVENESS = "liveness"
+    READINESS = "readiness"
+
+    @property
+    def title(self) -> str:
+        """Name as the kubelet writes it in events (``Liveness``)."""
+        return self.value.capitalize()
+
+
+class RestartPolicy(enum.Enum):
+    """Pod ``restartPolicy``."""
+
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+class PullPolicy(enum.Enum):
+    """Container ``imagePullPolicy``."""
+
+    ALWAYS = "Always"
+    IF_NOT_PRESENT = "IfNotPresent"
+    NEVER = "Never"
+
+
+class URIScheme(enum.Enum):
+    """``httpGet.scheme``."""
+
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"
+
+
+@dataclass(frozen=True)
+class ExecAction:
+    """Run a command inside the container (no shell unless the command is one)."""
+
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HTTPHeader:
+    """One request header of an ``httpGet`` probe."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class HTTPGetAction:
+    """An HTTP GET against the pod (or ``host``)."""
+
+    port: int | str
+    path: str = "/"
+    host: str = ""
+    scheme: URIScheme = URIScheme.HTTP
+    http_headers: tuple[HTTPHeader, ...] = ()
+
+
+@dataclass(frozen=True)
+class TCPSocketAction:
+    """A TCP connect to the pod (or ``host``)."""
+
+    port: int | str
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class GRPCAction:
+    """A grpc.health.v1 Check call."""
+
+    port: int
+    service: str = ""
+
+
+@dataclass(frozen=True)
+class SleepAction:
+    """The ``sleep`` lifecycle handler (preStop only)."""
+
+    seconds: int
+
+
+ProbeHandler = ExecAction | HTTPGetAction | TCPSocketAction | GRPCAction
+LifecycleHandler = ExecAction | HTTPGetAction | TCPSocketAction | SleepAction
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A container probe after R2.1 defaults."""
+
+    handler: ProbeHandler
+    initial_delay_seconds: int = 0
+    timeout_seconds: int = 1
+    period_seconds: int = 10
+    success_threshold: int = 1
+    failure_threshold: int = 3
+    termination_grace_period_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class ContainerPort:
+    """One entry of a container's ``ports``."""
+
+    container_port: int
+    name: str = ""
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container of a pod, as far as the model needs it."""
+
+    name: str
+    image: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    ports: tuple[ContainerPort, ...] = ()
+    image_pull_policy: PullPolicy = PullPolicy.IF_NOT_PRESENT
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
+    pre_stop: LifecycleHandler | None = None
+    env: tuple[tuple[str, str], ...] = ()
+
+    def probe(self, probe_type: ProbeType) -> Probe | None:
+        """Return the probe of the given type, or None."""
+        if probe_type is ProbeType.STARTUP:
+            return self.startup_probe
+        if probe_type is ProbeType.LIVENESS:
+            return self.liveness_probe
+        return self.readiness_probe
+
+    @property
+    def spec_hash(self) -> str:
+        """Stable hash of the container spec, as the kubelet keys restarts by it.
+
+        A change of image (or any other field) gives a new hash: the kubelet kills and
+        restarts the container (R5.1) and the CrashLoopBackOff key is fresh (R6.2).
+        """
+        return hashlib.sha256(repr(self).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """The parts of ``metadata`` the model uses."""
+
+    name: str
+    namespace: str = "default"
+    uid: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A Pod after admission defaults (R2.2)."""
+
+    metadata: ObjectMeta
+    containers: tuple[Container, ...]
+    restart_policy: RestartPolicy = RestartPolicy.ALWAYS
+    termination_grace_period_seconds: int = 30
+    readiness_gates: tuple[str, ...] = ()
+    service_account_name: str = "default"
+    init_containers: tuple[Container, ...] = ()
+    source_line: int = 0
+
+    @property
+    def name(self) -> str:
+        """The pod's name."""
+        return self.metadata.name
+
+    def container(self, name: str) -> Container:
+        """Return the container called ``name``."""
+        for container in self.containers:
+            if container.name == name:
+                return container
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class KubeObject:
+    """A manifest the model does not simulate yet (kept for the resolved output)."""
+
+    kind: str
+    name: str
+    body: dict = field(default_factory=dict, compare=False, hash=False)

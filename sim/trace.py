@@ -1,0 +1,148 @@
+"""The event log: typed records the model emits, and sinks that keep them.
+
+The model writes each event to a ``Recorder``; it never builds a DataFrame itself, and
+does not know whether anyone keeps what it writes. ``ListRecorder`` keeps every row and
+turns them into the DataFrame of the event-log contract; ``NullRecorder`` keeps nothing.
+
+Order: rows are sorted by time, and events at the same instant keep the order in which
+the model emitted them (a sequence number), which follows causality: a probe attempt,
+then its ``Unhealthy`` event, then the result's consequences (``ContainerNotReady``,
+``PodNotReady``, ``Killing``), then what the runtime does. Independent processes due at
+the same instant run in the order they were scheduled, which is deterministic.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import pandas as pd
+
+
+class Reason(enum.Enum):
+    """Reason of an event-log row (strings as ``kubectl`` shows them)."""
+
+    SCHEDULED = "Scheduled"
+    PULLING = "Pulling"
+    PULLED = "Pulled"
+    FAILED = "Failed"
+    BACK_OFF = "BackOff"
+    CREATED = "Created"
+    STARTED = "Started"
+    PROBE = "Probe"
+    UNHEALTHY = "Unhealthy"
+    PROBE_WARNING = "ProbeWarning"
+    STARTUP_SUCCEEDED = "StartupSucceeded"
+    CONTAINER_READY = "ContainerReady"
+    CONTAINER_NOT_READY = "ContainerNotReady"
+    POD_READY = "PodReady"
+    POD_NOT_READY = "PodNotReady"
+    KILLING = "Killing"
+    EXITED = "Exited"
+    DELETED = "Deleted"
+    REJECTED = "Rejected"
+    FAULT = "Fault"
+    CONDITION_SET = "ConditionSet"
+    ENDPOINT_READY = "EndpointReady"
+    ENDPOINT_NOT_READY = "EndpointNotReady"
+    ENDPOINT_REMOVED = "EndpointRemoved"
+
+
+class ProbeResult(enum.Enum):
+    """Outcome of one probe attempt, as the prober reports it (R4.1)."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class KillCause(enum.Enum):
+    """Why the kubelet killed a container (summary metrics)."""
+
+    LIVENESS = "liveness"
+    STARTUP = "startup"
+    SPEC_CHANGED = "spec-changed"
+    DELETION = "deletion"
+    POD_KILL = "pod-kill"
+
+
+EVENT_COLUMNS = (
+    "time",
+    "run",
+    "pod",
+    "container",
+    "reason",
+    "probe",
+    "result",
+    "restart_count",
+    "message",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """One row of the event log."""
+
+    time: float
+    pod: str
+    container: str
+    reason: Reason
+    probe: str = ""
+    result: str = ""
+    restart_count: int = 0
+    message: str = ""
+
+
+class Recorder(Protocol):
+    """Where the model writes its events."""
+
+    def record(self, event: EventRecord) -> None:
+        """Keep (or drop) one event."""
+
+
+class NullRecorder:
+    """A sink that keeps nothing (for runs where only metrics matter)."""
+
+    def record(self, event: EventRecord) -> None:
+        """Drop the event."""
+
+
+class ListRecorder:
+    """A sink that keeps every event in emission order."""
+
+    def __init__(self) -> None:
+        self.events: list[EventRecord] = []
+
+    def record(self, event: EventRecord) -> None:
+        """Append the event."""
+        self.events.append(event)
+
+    def to_frame(self, run: int = 0) -> pd.DataFrame:
+        """Return the event log as the contract's DataFrame, sorted by time."""
+        return events_frame(self.events, run)
+
+
+def events_frame(events: list[EventRecord], run: int = 0) -> pd.DataFrame:
+    """Build the event-log DataFrame from records in emission order.
+
+    The sort is stable, so events at one instant keep their emission order.
+    """
+    frame = pd.DataFrame(
+        {
+            "time": pd.Series([e.time for e in events], dtype="float64"),
+            "run": pd.Series([run] * len(events), dtype="int64"),
+            "pod": pd.Series([e.pod for e in events], dtype="string"),
+            "container": pd.Series([e.container for e in events], dtype="string"),
+            "reason": pd.Series([e.reason.value for e in events], dtype="string"),
+            "probe": pd.Series([e.probe for e in events], dtype="string"),
+            "result": pd.Series([e.result for e in events], dtype="string"),
+            "restart_count": pd.Series(
+                [e.restart_count for e in events], dtype="int64"
+            ),
+            "message": pd.Series([e.message for e in events], dtype="string"),
+        },
+        columns=list(EVENT_COLUMNS),
+    )
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
