@@ -1,0 +1,1 @@
+"""Timelines and metrics computed from event logs."""

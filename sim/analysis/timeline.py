@@ -1,0 +1,116 @@
+"""State intervals per container instance and per pod, derived from the event log.
+
+Each row is one interval: ``pod``, ``container`` (empty for the pod's own Ready lane),
+``restart_count`` (which instance), ``state`` (Waiting, Running, Terminating,
+Terminated for containers; Ready or NotReady for pods), ``reason`` (the Waiting or
+Terminated reason), ``ready``, ``start`` and ``end`` in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sim.trace import Reason
+
+TIMELINE_COLUMNS = (
+    "pod",
+    "container",
+    "restart_count",
+    "state",
+    "reason",
+    "ready",
+    "start",
+    "end",
+)
+
+
+@dataclass
+class _Lane:
+    pod: str
+    container: str
+    restart_count: int
+    state: str
+    reason: str
+    ready: bool
+    start: float
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.rows: list[tuple] = []
+        self.open: dict[tuple[str, str], _Lane] = {}
+
+    def change(self, time: float, pod: str, container: str, **fields) -> None:
+        key = (pod, container)
+        lane = self.open.get(key)
+        if lane is not None:
+            new = {**lane.__dict__, **fields}
+            if all(getattr(lane, k) == v for k, v in fields.items()):
+                return
+            self.close(key, time)
+            new["start"] = time
+            self.open[key] = _Lane(**new)
+            return
+        base = dict(
+            pod=pod, container=container, restart_count=0, state="Waiting",
+            reason="", ready=False, start=time,
+        )  # fmt: skip
+        base.update(fields)
+        self.open[key] = _Lane(**base)
+
+    def close(self, key: tuple[str, str], time: float) -> None:
+        lane = self.open.pop(key)
+        if time > lane.start:
+            self.rows.append(
+                (lane.pod, lane.container, lane.restart_count, lane.state,
+                 lane.reason, lane.ready, lane.start, time)
+            )  # fmt: skip
+
+
+def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
+    """Build the interval frame from an event log that runs to ``end_seconds``."""
+    b = _Builder()
+    columns = ("time", "pod", "container", "reason", "restart_count", "message")
+    for time, pod, container, reason, count, message in events[
+        list(columns)
+    ].itertuples(index=False):
+        r = Reason(reason)
+        if r is Reason.SCHEDULED:
+            b.change(time, pod, "", state="NotReady", ready=False)
+        elif r is Reason.POD_READY:
+            b.change(time, pod, "", state="Ready", ready=True)
+        elif r is Reason.POD_NOT_READY:
+            b.change(time, pod, "", state="NotReady", ready=False)
+        elif r is Reason.PULLED or r is Reason.PULLING:
+            if (pod, container) not in b.open:
+                b.change(time, pod, container, reason="ContainerCreating")
+        elif r is Reason.BACK_OFF:
+            b.change(time, pod, container, state="Waiting", reason="CrashLoopBackOff")
+        elif r is Reason.STARTED:
+            b.change(
+                time, pod, container, state="Running", reason="",
+                restart_count=int(count), ready=False,
+            )  # fmt: skip
+        elif r is Reason.CONTAINER_READY:
+            b.change(time, pod, container, ready=True)
+        elif r is Reason.CONTAINER_NOT_READY:
+            b.change(time, pod, container, ready=False)
+        elif r is Reason.KILLING:
+            b.change(time, pod, container, state="Terminating")
+        elif r is Reason.EXITED:
+            exit_reason = "Completed" if "(Completed)" in message else "Error"
+            b.change(
+                time, pod, container, state="Terminated", reason=exit_reason,
+                ready=False,
+            )  # fmt: skip
+        elif r is Reason.DELETED:
+            for key in [k for k in b.open if k[0] == pod]:
+                b.close(key, time)
+    for key in list(b.open):
+        b.close(key, end_seconds)
+    frame = pd.DataFrame(b.rows, columns=list(TIMELINE_COLUMNS))
+    return frame.sort_values(["pod", "container", "start"], kind="stable").reset_index(
+        drop=True
+    )

@@ -1,0 +1,138 @@
+"""The API server's object store for pods: create, update, delete, conditions.
+
+Watchers (the kubelet, later the EndpointSlice controller) register callbacks and hear
+of every change at once; watch latency is not modelled (it is milliseconds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from sim.scenario.spec import Pod
+from sim.trace import EventRecord, Reason, Recorder
+
+if TYPE_CHECKING:
+    from sim.kube.status import PodStatus
+
+NODE_NAME = "node-1"
+
+
+@dataclass(eq=False)
+class PodObject:
+    """A stored pod: its current spec, deletion state, conditions and status."""
+
+    pod: Pod
+    uid: str
+    ip: str
+    created_at: float
+    rng: np.random.Generator
+    deletion_timestamp: float | None = None
+    deletion_grace_seconds: int | None = None
+    gate_conditions: dict[str, bool] = field(default_factory=dict)
+    status: PodStatus | None = None
+    deleted: bool = False
+
+    @property
+    def name(self) -> str:
+        """The pod's name."""
+        return self.pod.name
+
+    @property
+    def full_name(self) -> str:
+        """``name_namespace(uid)``, as the kubelet names pods in messages."""
+        return f"{self.pod.name}_{self.pod.metadata.namespace}({self.uid})"
+
+
+Watcher = Callable[[PodObject], None]
+
+
+class ApiServer:
+    """Pods by name, and the watchers told of every change."""
+
+    def __init__(self, env: simpy.Environment, recorder: Recorder) -> None:
+        self.env = env
+        self.recorder = recorder
+        self.pods: dict[str, PodObject] = {}
+        self._watchers: list[Watcher] = []
+
+    def watch(self, watcher: Watcher) -> None:
+        """Register a callback for every pod change."""
+        self._watchers.append(watcher)
+
+    def _notify(self, obj: PodObject) -> None:
+        for watcher in self._watchers:
+            watcher(obj)
+
+    def _event(self, obj: PodObject, reason: Reason, message: str) -> None:
+        self.recorder.record(
+            EventRecord(self.env.now, obj.name, "", reason, message=message)
+        )
+
+    def create_pod(self, pod: Pod, rng: np.random.Generator) -> PodObject:
+        """Store a new pod, schedule it on the node and tell the watchers."""
+        uid = pod.metadata.uid or str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{pod.metadata.namespace}/{pod.name}")
+        )
+        ip = f"10.244.0.{len(self.pods) % 250 + 4}"
+        obj = PodObject(pod, uid, ip, self.env.now, rng)
+        self.pods[pod.name] = obj
+        self._event(
+            obj,
+            Reason.SCHEDULED,
+            f"Successfully assigned {pod.metadata.namespace}/{pod.name} to {NODE_NAME}",
+        )
+        self._notify(obj)
+        return obj
+
+    def delete_pod(self, name: str, grace_period_seconds: int | None) -> None:
+        """Mark a pod for deletion (deletionTimestamp and grace period)."""
+        obj = self.pods.get(name)
+        if obj is None or obj.deleted or obj.deletion_timestamp is not None:
+            return
+        obj.deletion_timestamp = self.env.now
+        obj.deletion_grace_seconds = (
+            grace_period_seconds
+            if grace_period_seconds is not None
+            else obj.pod.termination_grace_period_seconds
+        )
+        self._notify(obj)
+
+    def finish_deletion(self, obj: PodObject) -> None:
+        """Remove a pod whose containers have all stopped."""
+        if obj.deleted:
+            return
+        obj.deleted = True
+        self._event(obj, Reason.DELETED, f"pod {obj.name} deleted")
+        self._notify(obj)
+
+    def set_condition(self, name: str, condition_type: str, status: bool) -> None:
+        """Write a pod condition through the status subresource (readiness gates)."""
+        obj = self.pods[name]
+        if obj.deleted:
+            return
+        obj.gate_conditions[condition_type] = status
+        self._event(
+            obj,
+            Reason.CONDITION_SET,
+            f"condition {condition_type}={'True' if status else 'False'}",
+        )
+        self._notify(obj)
+
+    def set_image(self, name: str, container: str, image: str) -> None:
+        """Change one container's image in the pod spec."""
+        obj = self.pods[name]
+        if obj.deleted:
+            return
+        containers = tuple(
+            dataclasses.replace(c, image=image) if c.name == container else c
+            for c in obj.pod.containers
+        )
+        obj.pod = dataclasses.replace(obj.pod, containers=containers)
+        self._notify(obj)

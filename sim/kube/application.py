@@ -1,0 +1,271 @@
+"""The application inside a container: what it answers, when, and how it dies.
+
+``Application`` answers one request from the prober as a pure function of the
+behaviour, the instance's uptime, the scenario time (for faults) and draws from the
+pod's random stream. It knows nothing of probes, thresholds or the kubelet.
+
+Where the behaviour says nothing about a handler type (no ``http`` entries at all for an
+HTTP probe, say), the application is assumed healthy: it answers at once with success.
+The reader reports that assumption. Where the behaviour lists entries of that type but
+none for the port asked, the port is closed.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import shlex
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.behaviour import (
+    Behaviour,
+    Distribution,
+    DistributionKind,
+    ExitBehaviour,
+    Phase,
+    SigtermBehaviour,
+    phase_at,
+)
+from sim.scenario.document import Fault, FaultKind
+from sim.scenario.spec import Container
+
+# Typical durations when the behaviour gives none (kubelet-semantics.md section 12).
+EXEC_LATENCY = Distribution(DistributionKind.UNIFORM, 0.005, 0.03)
+NETWORK_LATENCY_SECONDS = 0.001
+
+
+class AnswerKind(enum.Enum):
+    """What came back from the application."""
+
+    ANSWER = "answer"
+    REFUSED = "refused"
+    HANG = "hang"
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer: a status after a latency, a refusal, or nothing at all."""
+
+    kind: AnswerKind
+    status: int = 0
+    latency_seconds: float = 0.0
+    location: str = ""
+    output: str = ""
+
+
+REFUSED = Answer(AnswerKind.REFUSED, latency_seconds=NETWORK_LATENCY_SECONDS)
+HANG = Answer(AnswerKind.HANG, latency_seconds=math.inf)
+
+_SHELLS = frozenset({"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "ash"})
+_FILE_TESTS = frozenset({"-f", "-e", "-s", "-r"})
+
+
+def checked_file(command: tuple[str, ...]) -> str | None:
+    """Return the file a simple existence check reads, or None.
+
+    Understands ``cat F``, ``ls F``, ``test -f F``, ``[ -f F ]`` and the same wrapped
+    in ``sh -c``. Nothing is executed.
+    """
+    words = list(command)
+    if len(words) == 3 and words[0] in _SHELLS and words[1] == "-c":
+        try:
+            words = shlex.split(words[2])
+        except ValueError:
+            return None
+    if len(words) == 2 and words[0] in ("cat", "ls", "/bin/cat"):
+        return words[1]
+    if len(words) == 3 and words[0] == "test" and words[1] in _FILE_TESTS:
+        return words[2]
+    if len(words) == 4 and words[0] == "[" and words[1] in _FILE_TESTS:
+        return words[2] if words[3] == "]" else None
+    return None
+
+
+class Application:
+    """The application of one container of one pod, across its instances."""
+
+    def __init__(
+        self,
+        container: Container,
+        behaviour: Behaviour | None,
+        rng: np.random.Generator,
+    ) -> None:
+        self.container = container
+        self.behaviour = behaviour or Behaviour(container=container.name)
+        self.rng = rng
+        self._ports = {p.name: p.container_port for p in container.ports if p.name}
+        self._hang: tuple[str, float] | None = None
+        self._slow: list[tuple[float, float, Distribution]] = []
+
+    # Faults on the scenario clock.
+
+    def apply_fault(self, fault: Fault, now: float, instance_id: str) -> None:
+        """Start a hang or slow-down, or end them (``recover``)."""
+        if fault.kind is FaultKind.HANG:
+            self._hang = (instance_id, now + fault.for_seconds)
+            return
+
+        if fault.kind is FaultKind.SLOW:
+            self._slow.append((now, now + fault.for_seconds, fault.latency))
+            return
+
+        if fault.kind is FaultKind.RECOVER:
+            self._hang = None
+            self._slow = [(start, now, lat) for start, end, lat in self._slow]
+
+    def hung(self, instance_id: str, now: float) -> bool:
+        """Whether the given instance is hung at ``now``."""
+        return (
+            self._hang is not None
+            and self._hang[0] == instance_id
+            and now < self._hang[1]
+        )
+
+    def _extra_latency(self, now: float) -> float:
+        return sum(
+            lat.sample(self.rng) for start, end, lat in self._slow if start <= now < end
+        )
+
+    def _port_number(self, port: int | str) -> int | None:
+        if isinstance(port, int):
+            return port
+        return self._ports.get(port)
+
+    def _answer(self, phase: Phase | None, now: float, default_latency: float) -> Answer:
+        if phase is None:
+            return REFUSED
+        if phase.hang:
+            return HANG
+        status = phase.status
+        if phase.flake is not None and self.rng.random() < phase.flake.probability:
+            status = phase.flake.status
+        latency = (
+            phase.latency.sample(self.rng)
+            if phase.latency.kind is not DistributionKind.CONSTANT or phase.latency.a
+            else default_latency
+        )
+        return Answer(
+            AnswerKind.ANSWER,
+            status=status,
+            latency_seconds=latency + self._extra_latency(now),
+            location=phase.location,
+            output=phase.output,
+        )
+
+    # Handlers.
+
+    def exec(
+        self, command: tuple[str, ...], uptime: float, now: float, instance_id: str
+    ) -> Answer:
+        """Run a command in the container: exit status as ``status``."""
+        b = self.behaviour
+        for entry in b.exec:
+            if entry.command and entry.command != command:
+                continue
+            if self.hung(instance_id, now):
+                return HANG
+            return self._answer(
+                phase_at(entry.phases, uptime), now, EXEC_LATENCY.sample(self.rng)
+            )
+
+        path = checked_file(command)
+        latency = EXEC_LATENCY.sample(self.rng) + self._extra_latency(now)
+        if path is not None and b.files:
+            for f in b.files:
+                if f.path == path and f.exists(uptime):
+                    return Answer(AnswerKind.ANSWER, 0, latency)
+            return Answer(
+                AnswerKind.ANSWER,
+                1,
+                latency,
+                output=f"{command_name(command, path)}: can't open '{path}': "
+                "No such file or directory",
+            )
+
+        # Nothing describes this command: assumed to succeed (reported by validate).
+        return Answer(AnswerKind.ANSWER, 0, latency)
+
+    def http(
+        self, port: int, path: str, uptime: float, now: float, instance_id: str
+    ) -> Answer:
+        """Answer an HTTP request: status code as ``status``."""
+        b = self.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            return Answer(AnswerKind.ANSWER, 200, NETWORK_LATENCY_SECONDS)
+        candidates = [e for e in b.http if self._port_number(e.port) == port]
+        if not candidates:
+            return REFUSED
+        if self.hung(instance_id, now):
+            return HANG
+        exact = [e for e in candidates if e.path == path]
+        entry = (exact or [e for e in candidates if not e.path] or [None])[0]
+        if entry is None:
+            return Answer(AnswerKind.ANSWER, 404, NETWORK_LATENCY_SECONDS)
+        return self._answer(
+            phase_at(entry.phases, uptime), now, NETWORK_LATENCY_SECONDS
+        )
+
+    def tcp(self, port: int, uptime: float, now: float) -> Answer:
+        """Accept or refuse a TCP connection.
+
+        A hung process still has its listening socket, and the kernel completes the
+        handshake without the application (R4.3): hangs do not affect TCP.
+        """
+        b = self.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            return Answer(AnswerKind.ANSWER, 0, NETWORK_LATENCY_SECONDS)
+        latency = NETWORK_LATENCY_SECONDS + self._extra_latency(now)
+        for entry in b.tcp:
+            if self._port_number(entry.port) != port:
+                continue
+            if any(w.contains(uptime) for w in entry.windows):
+                return Answer(AnswerKind.ANSWER, 0, latency)
+            return REFUSED
+        served = [e.port for e in b.http] + [e.port for e in b.grpc]
+        if any(self._port_number(p) == port for p in served):
+            return Answer(AnswerKind.ANSWER, 0, latency)
+        return REFUSED
+
+    def grpc(
+        self, port: int, service: str, uptime: float, now: float, instance_id: str
+    ) -> Answer:
+        """Answer a grpc.health.v1 Check: serving status code as ``status``."""
+        b = self.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            return Answer(AnswerKind.ANSWER, 1, NETWORK_LATENCY_SECONDS)
+        for entry in b.grpc:
+            if self._port_number(entry.port) != port:
+                continue
+            if entry.service is not None and entry.service != service:
+                continue
+            if self.hung(instance_id, now):
+                return HANG
+            return self._answer(
+                phase_at(entry.phases, uptime), now, NETWORK_LATENCY_SECONDS
+            )
+        return REFUSED
+
+    # Process life.
+
+    def draw_exit(self) -> tuple[float, int] | None:
+        """Draw when a new instance ends by itself: (uptime seconds, exit code)."""
+        exit_spec: ExitBehaviour | None = self.behaviour.exit
+        if exit_spec is None:
+            return None
+        return exit_spec.after.sample(self.rng), exit_spec.exit_code
+
+    @property
+    def sigterm(self) -> SigtermBehaviour:
+        """How PID 1 answers SIGTERM (R5.5)."""
+        return self.behaviour.sigterm
+
+
+def command_name(command: tuple[str, ...], path: str) -> str:
+    """Name of the program that reported a missing file, as busybox prints it."""
+    for word in command:
+        for token in word.split():
+            if token in ("cat", "ls", "test", "["):
+                return token
+    return command[0] if command else "sh"

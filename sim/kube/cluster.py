@@ -1,0 +1,77 @@
+"""A one-node cluster: API server, kubelet and the scenario's actions on one clock."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import simpy
+
+from sim.kube.apiserver import ApiServer
+from sim.kube.kubelet import Kubelet
+from sim.kube.runtime import ContainerState
+from sim.kube.streams import Streams
+from sim.kube.versions import resolve
+from sim.scenario.document import Action, ActionKind, FaultKind, Scenario
+from sim.trace import EventRecord, Reason, Recorder
+
+
+class Cluster:
+    """Everything one run of a scenario needs, wired together."""
+
+    def __init__(self, scenario: Scenario, seed: int, recorder: Recorder) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.recorder = recorder
+        self.env = simpy.Environment()
+        self.streams = Streams(seed)
+        self.features = resolve(scenario.cluster)
+        self.apiserver = ApiServer(self.env, recorder)
+        self.kubelet = Kubelet(
+            self.env, scenario, self.features, self.apiserver, self.streams, recorder
+        )
+
+    def run(self) -> None:
+        """Create the pods at t = 0, play the actions, run to the scenario's end."""
+        for pod in self.scenario.pods:
+            self.apiserver.create_pod(pod, self.streams.for_pod(pod.name))
+        for action in self.scenario.actions:
+            self.env.process(self._play(action))
+        self.env.run(until=self.scenario.duration_seconds)
+
+    def _play(self, action: Action) -> Generator[simpy.Event, object, None]:
+        yield self.env.timeout(action.at_seconds)
+        api = self.apiserver
+        if action.kind is ActionKind.DELETE:
+            api.delete_pod(action.pod, action.grace_period_seconds)
+            return
+
+        if action.kind is ActionKind.SET_CONDITION:
+            api.set_condition(
+                action.pod, action.condition_type, action.condition_status
+            )
+            return
+
+        if action.kind is ActionKind.SET_IMAGE:
+            api.set_image(action.pod, action.container, action.image)
+            return
+
+        fault = action.fault
+        assert fault is not None
+        obj = api.pods.get(action.pod)
+        if obj is None or obj.deleted:
+            return
+        instance = self.kubelet.runtime.running(obj.uid, fault.container)
+        instance_id = instance.id if instance is not None else ""
+        self.recorder.record(
+            EventRecord(
+                self.env.now, obj.name, fault.container, Reason.FAULT,
+                restart_count=instance.restart_count if instance else 0,
+                message=f"fault {fault.kind.value}",
+            )  # fmt: skip
+        )
+        if fault.kind is FaultKind.CRASH:
+            if instance is not None and instance.state is ContainerState.RUNNING:
+                self.kubelet.runtime.exit(instance, fault.exit_code)
+            return
+        application = self.kubelet.applications[(obj.uid, fault.container)]
+        application.apply_fault(fault, self.env.now, instance_id)

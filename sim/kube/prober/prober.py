@@ -1,0 +1,253 @@
+"""One probe attempt: handler, timeout and result mapping (prober.go ``runProbe``).
+
+``run_probe`` is a pure computation: given the probe, the application and the instance's
+uptime it returns the result, how long the attempt took and the message the kubelet
+would put in its event. The worker waits for that duration on the simulated clock.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sim.kube.application import Answer, AnswerKind, Application
+from sim.kube.versions import KubeletFeatures
+from sim.scenario.spec import (
+    Container,
+    ExecAction,
+    GRPCAction,
+    HTTPGetAction,
+    HTTPHeader,
+    Probe,
+    TCPSocketAction,
+)
+from sim.trace import ProbeResult
+
+# prober.go maxProbeRetries: an error is retried back to back this many times.
+MAX_PROBE_RETRIES = 3
+# The CRI runtime request timeout added to an exec's deadline (R4.4, legacy path).
+RUNTIME_REQUEST_TIMEOUT_SECONDS = 120.0
+# http.go: the redirect limit trips on the tenth redirect response.
+MAX_REDIRECT_RESPONSES = 10
+
+GRPC_STATUS_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOutcome:
+    """Result of one attempt, its duration and the kubelet's message for it."""
+
+    result: ProbeResult
+    duration_seconds: float
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    """What an attempt runs against: one container instance of one pod."""
+
+    container: Container
+    pod_ip: str
+    application: Application
+    instance_id: str
+    uptime_seconds: float
+    now: float
+
+
+def resolve_port(port: int | str, container: Container) -> int | None:
+    """Resolve a probe port: a number, a name of this container's ports, or None.
+
+    R2.4 (pkg/probe/util.go ResolveContainerPort): a name is looked up among this
+    container's ports only; failing that the string is parsed as a number.
+    """
+    if isinstance(port, int):
+        return port if 1 <= port <= 65535 else None
+    for p in container.ports:
+        if p.name == port:
+            return p.container_port
+    if port.isdigit() and 1 <= int(port) <= 65535:
+        return int(port)
+    return None
+
+
+def request_headers(action: HTTPGetAction, features: KubeletFeatures) -> list[HTTPHeader]:
+    """Headers an HTTP probe sends (R4.2, pkg/probe/http request.go).
+
+    ``User-Agent: kube-probe/1.MINOR`` and ``Accept: */*`` unless the user set them;
+    a user ``Accept`` with an empty value removes the header.
+    """
+    headers = list(action.http_headers)
+    names = {h.name.lower() for h in headers}
+    if "user-agent" not in names:
+        headers.append(HTTPHeader("User-Agent", features.user_agent))
+    if "accept" not in names:
+        headers.append(HTTPHeader("Accept", "*/*"))
+    return [h for h in headers if not (h.name.lower() == "accept" and not h.value)]
+
+
+def run_probe(
+    probe: Probe, target: ProbeTarget, features: KubeletFeatures
+) -> ProbeOutcome:
+    """Run one attempt of ``probe`` against ``target`` (R4.1)."""
+    handler = probe.handler
+    timeout = float(probe.timeout_seconds)
+    if isinstance(handler, ExecAction):
+        return _exec(handler, timeout, target, features)
+    if isinstance(handler, HTTPGetAction):
+        return _http(handler, timeout, target)
+    if isinstance(handler, TCPSocketAction):
+        return _tcp(handler, timeout, target)
+    return _grpc(handler, timeout, target)
+
+
+def _port_error(port: int | str, container: Container) -> ProbeOutcome:
+    # R2.4: an unresolvable port is an error, retried and then discarded.
+    return ProbeOutcome(
+        ProbeResult.ERROR,
+        0.0,
+        f"unable to resolve port {port!r}: no port of that name in container "
+        f"{container.name!r}",
+    )
+
+
+def _exec(
+    action: ExecAction, timeout: float, target: ProbeTarget, features: KubeletFeatures
+) -> ProbeOutcome:
+    answer = target.application.exec(
+        action.command, target.uptime_seconds, target.now, target.instance_id
+    )
+    slow = answer.kind is AnswerKind.HANG or answer.latency_seconds > timeout
+
+    # R4.4: with ExecProbeTimeout (the default) a slow command is a Failure at T.
+    if slow and features.exec_probe_timeout:
+        quoted = shlex.join(action.command)
+        return ProbeOutcome(
+            ProbeResult.FAILURE, timeout, f'command "{quoted}" timed out'
+        )
+
+    # R4.4, legacy: the kubelet waits for the command, up to the CRI deadline, after
+    # which the runtime call errors and the attempt is discarded.
+    deadline = timeout + RUNTIME_REQUEST_TIMEOUT_SECONDS
+    if answer.kind is AnswerKind.HANG or answer.latency_seconds > deadline:
+        return ProbeOutcome(ProbeResult.ERROR, deadline, "context deadline exceeded")
+
+    result = ProbeResult.SUCCESS if answer.status == 0 else ProbeResult.FAILURE
+    return ProbeOutcome(result, answer.latency_seconds, answer.output)
+
+
+def _http(action: HTTPGetAction, timeout: float, target: ProbeTarget) -> ProbeOutcome:
+    port = resolve_port(action.port, target.container)
+    if port is None:
+        return _port_error(action.port, target.container)
+    host = action.host or target.pod_ip
+    scheme = action.scheme.value.lower()
+    path = action.path
+    elapsed = 0.0
+    redirects = 0
+    while True:
+        url = f"{scheme}://{host}:{port}{path}"
+        answer: Answer = target.application.http(
+            port, urlsplit(path).path or "/", target.uptime_seconds + elapsed,
+            target.now + elapsed, target.instance_id,
+        )  # fmt: skip
+
+        # R4.2: connection refused is an immediate Failure.
+        if answer.kind is AnswerKind.REFUSED:
+            return ProbeOutcome(
+                ProbeResult.FAILURE,
+                elapsed + answer.latency_seconds,
+                f'Get "{url}": dial tcp {host}:{port}: connect: connection refused',
+            )
+
+        # R4.2: T is the whole request's client timeout, redirects included.
+        elapsed += answer.latency_seconds
+        if answer.kind is AnswerKind.HANG or elapsed > timeout:
+            return ProbeOutcome(
+                ProbeResult.FAILURE,
+                timeout,
+                f'Get "{url}": context deadline exceeded '
+                "(Client.Timeout exceeded while awaiting headers)",
+            )
+
+        if not (300 <= answer.status < 400 and answer.location):
+            break
+
+        # R4.2: a redirect is followed only to the same hostname; the tenth redirect
+        # response fails the attempt; another hostname ends it as a Warning.
+        redirects += 1
+        location = urlsplit(answer.location)
+        if location.hostname and location.hostname != host:
+            return ProbeOutcome(
+                ProbeResult.WARNING,
+                elapsed,
+                f"Probe terminated redirects, Response body: {answer.output}",
+            )
+        if redirects >= MAX_REDIRECT_RESPONSES:
+            return ProbeOutcome(
+                ProbeResult.FAILURE,
+                elapsed,
+                f'Get "{url}": stopped after {MAX_REDIRECT_RESPONSES} redirects',
+            )
+        scheme = location.scheme or scheme
+        port = location.port or port
+        path = location.path or "/"
+        if location.query:
+            path = f"{path}?{location.query}"
+
+    # R4.2: success iff the final status is in [200, 400).
+    if 200 <= answer.status < 400:
+        return ProbeOutcome(ProbeResult.SUCCESS, elapsed)
+    return ProbeOutcome(
+        ProbeResult.FAILURE,
+        elapsed,
+        f"HTTP probe failed with statuscode: {answer.status}",
+    )
+
+
+def _tcp(action: TCPSocketAction, timeout: float, target: ProbeTarget) -> ProbeOutcome:
+    port = resolve_port(action.port, target.container)
+    if port is None:
+        return _port_error(action.port, target.container)
+    host = action.host or target.pod_ip
+    answer = target.application.tcp(port, target.uptime_seconds, target.now)
+
+    # R4.3: any dial error is a Failure; a completed handshake a Success.
+    if answer.kind is AnswerKind.REFUSED:
+        return ProbeOutcome(
+            ProbeResult.FAILURE,
+            answer.latency_seconds,
+            f"dial tcp {host}:{port}: connect: connection refused",
+        )
+    if answer.latency_seconds > timeout:
+        return ProbeOutcome(
+            ProbeResult.FAILURE, timeout, f"dial tcp {host}:{port}: i/o timeout"
+        )
+    return ProbeOutcome(ProbeResult.SUCCESS, answer.latency_seconds)
+
+
+def _grpc(action: GRPCAction, timeout: float, target: ProbeTarget) -> ProbeOutcome:
+    host = target.pod_ip
+    answer = target.application.grpc(
+        action.port, action.service, target.uptime_seconds, target.now,
+        target.instance_id,
+    )  # fmt: skip
+
+    # R4.5: the dial blocks, so a closed port or a hung server fails only at T.
+    if answer.kind is not AnswerKind.ANSWER or answer.latency_seconds > timeout:
+        return ProbeOutcome(
+            ProbeResult.FAILURE,
+            timeout,
+            f'timeout: failed to connect service "{host}:{action.port}" within '
+            f"{timeout:g}s: context deadline exceeded",
+        )
+
+    # R4.5: only SERVING is a Success.
+    if answer.status == 1:
+        return ProbeOutcome(ProbeResult.SUCCESS, answer.latency_seconds)
+    name = GRPC_STATUS_NAMES.get(answer.status, str(answer.status))
+    return ProbeOutcome(
+        ProbeResult.FAILURE,
+        answer.latency_seconds,
+        f'service unhealthy (responded with "{name}")',
+    )
