@@ -4,6 +4,11 @@ Each row is one interval: ``pod``, ``container`` (empty for the pod's own Ready 
 ``restart_count`` (which instance), ``state`` (Waiting, Running, Terminating,
 Terminated for containers; Ready or NotReady for pods), ``reason`` (the Waiting or
 Terminated reason), ``ready``, ``start`` and ``end`` in seconds.
+
+Container rows show what the runtime does (the process runs, is being stopped, has
+exited); ``ready`` is what the kubelet reports for that instance, and ends when the
+instance exits. The pod rows show the pod's Ready condition as the API reports it,
+which can stay True across a restart (R5.7).
 """
 
 from __future__ import annotations

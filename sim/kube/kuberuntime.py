@@ -344,8 +344,8 @@ class KubeGenericRuntimeManager:
         self, pod: PodObject, kill: Kill
     ) -> Generator[simpy.Event, object, None]:
         """R5.4: Killing event, preStop, then stop with the remaining grace (>= 2 s)."""
-        instance = self._instance(pod, kill.snapshot.id)
-        if instance is None or instance.state is not ContainerState.RUNNING:
+        instance = self.runtime.instance(pod.uid, kill.snapshot.id)
+        if instance.state is not ContainerState.RUNNING:
             return
         container = _spec_for(pod, kill.snapshot.name)
         grace = self.grace_period(pod, kill.cause, container)
@@ -393,11 +393,6 @@ class KubeGenericRuntimeManager:
             return 0.0
         return answer.latency_seconds
 
-    def _instance(self, pod: PodObject, container_id: str) -> ContainerInstance | None:
-        for instance in self.runtime.instances(pod.uid):
-            if instance.id == container_id:
-                return instance
-        return None
 
 
 def _spec_for(pod: PodObject, name: str) -> Container:

@@ -94,6 +94,13 @@ class ContainerRuntime:
         """Every instance of a pod, oldest first."""
         return self._instances.get(pod_uid, [])
 
+    def instance(self, pod_uid: str, container_id: str) -> ContainerInstance:
+        """The instance with the given ID."""
+        for instance in reversed(self.instances(pod_uid)):
+            if instance.id == container_id:
+                return instance
+        raise KeyError(container_id)
+
     def running(self, pod_uid: str, name: str) -> ContainerInstance | None:
         """The running instance of a container, if any."""
         for instance in reversed(self.instances(pod_uid)):

@@ -224,8 +224,11 @@ class StatusManager:
             if c.started and not (before and before.started):
                 if any(x.name == name and x.startup_probe for x in pod.pod.containers):
                     self._record(now, pod, name, Reason.STARTUP_SUCCEEDED, c, "")
+            # A new instance reported ready is recorded even when the flag itself
+            # did not flip (R5.7), so each instance's readiness can be followed.
             was_ready = before.ready if before else False
-            if c.ready != was_ready:
+            new_instance = before is not None and before.container_id != c.container_id
+            if c.ready != was_ready or (c.ready and new_instance):
                 reason = (
                     Reason.CONTAINER_READY if c.ready else Reason.CONTAINER_NOT_READY
                 )

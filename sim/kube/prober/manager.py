@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import simpy
 
 from sim.kube.apiserver import PodObject
@@ -52,15 +53,22 @@ class ProbeManager:
         self.workers: dict[WorkerKey, ProbeWorker] = {}
 
     def start_jitter(self, period_seconds: float) -> bool:
-        """Whether a new worker sleeps U[0, P) before its first attempt.
+        """R3.2: a new worker sleeps U[0, P) if the kubelet started < P ago."""
+        return self.env.now - self.kubelet_started_at < period_seconds
 
-        R3.2: only when the kubelet started less than one period ago. With the
-        ``Uniform`` grid phase (the default) every worker does, standing in for the
-        node-to-node spread of sandbox, network and image latencies (R3.3).
+    def first_tick_delay(self, period_seconds: float, rng: np.random.Generator) -> float:
+        """Delay from a worker's first attempt to its first tick (R3.3).
+
+        A Go ticker ticks one period after it is made. With the ``Uniform`` grid
+        phase (the default) the first tick falls at a uniform point of the first
+        period instead, standing in for the node-to-node spread of the sandbox,
+        network and image latencies that put the container start at a random point
+        of the worker's grid. The worker stays awake meanwhile, so manual readiness
+        triggers act as they do on a long-running kubelet.
         """
         if self.grid_phase is ProbeGridPhase.UNIFORM:
-            return True
-        return self.env.now - self.kubelet_started_at < period_seconds
+            return float(rng.uniform(0.0, period_seconds))
+        return period_seconds
 
     def add_pod(self, pod: PodObject) -> None:
         """R3.1: make sure every probe of the pod has a worker (idempotent)."""

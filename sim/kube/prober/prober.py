@@ -53,6 +53,7 @@ class ProbeTarget:
     instance_id: str
     uptime_seconds: float
     now: float
+    alive: bool = True
 
 
 def resolve_port(port: int | str, container: Container) -> int | None:
@@ -92,6 +93,8 @@ def run_probe(
     """Run one attempt of ``probe`` against ``target`` (R4.1)."""
     handler = probe.handler
     timeout = float(probe.timeout_seconds)
+    if not target.alive:
+        return _dead(handler, timeout, target)
     if isinstance(handler, ExecAction):
         return _exec(handler, timeout, target, features)
     if isinstance(handler, HTTPGetAction):
@@ -99,6 +102,34 @@ def run_probe(
     if isinstance(handler, TCPSocketAction):
         return _tcp(handler, timeout, target)
     return _grpc(handler, timeout, target)
+
+
+def _dead(handler: object, timeout: float, target: ProbeTarget) -> ProbeOutcome:
+    """An attempt against a process that has exited but is still shown running.
+
+    The status is refreshed only at the next sync, so a worker can probe a dead
+    container: the runtime refuses the exec (an error, discarded by R4.1), nothing
+    listens any more for HTTP and TCP (refused at once), and the blocking gRPC dial
+    fails at the timeout (R4.5).
+    """
+    host = target.pod_ip
+    if isinstance(handler, ExecAction):
+        return ProbeOutcome(
+            ProbeResult.ERROR, 0.0, "container is not running: cannot exec"
+        )
+    if isinstance(handler, GRPCAction):
+        return ProbeOutcome(
+            ProbeResult.FAILURE,
+            timeout,
+            f'timeout: failed to connect service "{host}:{handler.port}" within '
+            f"{timeout:g}s: context deadline exceeded",
+        )
+    port = getattr(handler, "port", "")
+    return ProbeOutcome(
+        ProbeResult.FAILURE,
+        0.0,
+        f"dial tcp {host}:{port}: connect: connection refused",
+    )
 
 
 def _port_error(port: int | str, container: Container) -> ProbeOutcome:

@@ -17,6 +17,7 @@ import simpy
 from sim.kube.apiserver import PodObject
 from sim.kube.prober.prober import ProbeTarget, run_probe
 from sim.kube.prober.results import Result
+from sim.kube.runtime import ContainerState
 from sim.scenario.spec import Container, Probe, ProbeType, RestartPolicy
 from sim.trace import EventRecord, ProbeResult, Reason
 
@@ -99,14 +100,13 @@ class ProbeWorker:
         period = float(self.probe.period_seconds)
 
         # R3.2: a worker born within one period of the kubelet start sleeps U[0, P).
+        # The sleep is not interruptible: triggers wait in their buffer of one.
         if self.manager.start_jitter(period):
-            woke = yield from self._wait(self.pod.rng.uniform(0.0, period))
-            if woke == _STOP:
-                self._finish()
-                return
+            yield env.timeout(self.pod.rng.uniform(0.0, period))
 
-        # R3.3: one attempt at once, then one per tick of a ticker anchored here.
-        next_tick = env.now + period
+        # R3.3: one attempt at once, then one per tick of a ticker anchored here,
+        # or (Uniform grid phase) at a random point of the first period.
+        next_tick = env.now + self.manager.first_tick_delay(period, self.pod.rng)
         while not self.stopped:
             keep_going = yield from self.do_probe()
             if not keep_going or self.stopped:
@@ -193,19 +193,14 @@ class ProbeWorker:
             return True
 
         # R3.4 (10): run the probe; the attempt takes simulated time.
-        instance = self.manager.runtime.running(self.pod.uid, self.container.name)
-        if instance is None or instance.id != self.container_id:
-            # The status is stale and the process is gone: the exec or the dial
-            # fails at once.
-            outcome_result, duration, message = ProbeResult.FAILURE, 0.0, "not running"
-        else:
-            target = ProbeTarget(
-                self.container, self.pod.ip, instance.application, instance.id,
-                uptime, env.now,
-            )  # fmt: skip
-            outcome = run_probe(self.probe, target, self.manager.features)
-            outcome_result = outcome.result
-            duration, message = outcome.duration_seconds, outcome.message
+        instance = self.manager.runtime.instance(self.pod.uid, self.container_id)
+        target = ProbeTarget(
+            self.container, self.pod.ip, instance.application, instance.id,
+            uptime, env.now, alive=instance.state is ContainerState.RUNNING,
+        )  # fmt: skip
+        outcome = run_probe(self.probe, target, self.manager.features)
+        outcome_result = outcome.result
+        duration, message = outcome.duration_seconds, outcome.message
         if duration > 0:
             yield env.timeout(duration)
         if self.stopped:
