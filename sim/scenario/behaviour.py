@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -209,4 +209,4 @@ class Behaviour:
     exit: ExitBehaviour | None = None
     sigterm: SigtermBehaviour = SigtermBehaviour()
     assumed: tuple[str, ...] = ()
-    source_line: int = 0
+    source_line: int = field(default=0, compare=False)

@@ -124,7 +124,7 @@ class Action:
     condition_status: bool = True
     image: str = ""
     fault: Fault | None = None
-    source_line: int = 0
+    source_line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,10 @@ class Scenario:
         return dataclasses.replace(
             self, cluster=dataclasses.replace(self.cluster, **fields)
         )
+
+    def with_seed(self, seed: int) -> Scenario:
+        """Return a copy whose default seed is ``seed``."""
+        return dataclasses.replace(self, seed=int(seed))
 
     def with_duration(self, seconds: float) -> Scenario:
         """Return a copy that runs for ``seconds``."""

@@ -180,7 +180,7 @@ class Pod:
     readiness_gates: tuple[str, ...] = ()
     service_account_name: str = "default"
     init_containers: tuple[Container, ...] = ()
-    source_line: int = 0
+    source_line: int = field(default=0, compare=False)
 
     @property
     def name(self) -> str:

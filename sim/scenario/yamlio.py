@@ -1,0 +1,240 @@
+"""Loading YAML documents safely, with a line number for every node.
+
+ruamel.yaml's round-trip loader (``typ="rt"``) keeps the line and column of every
+mapping key and sequence item, and never builds arbitrary Python objects: a tag such
+as ``!!python/object`` yields a tagged plain value, which ``load_documents`` reports as
+a problem. Broken YAML gives one problem with the parser's line and short message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import (
+    CommentedMap,
+    CommentedOrderedMap,
+    CommentedSeq,
+    CommentedSet,
+    TaggedScalar,
+)
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from sim.scenario.errors import Problem
+
+_STANDARD_TAG = "tag:yaml.org,2002:"
+# Tags that only restate what plain YAML would construct anyway.
+_HARMLESS_TAGS = frozenset(
+    _STANDARD_TAG + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq")
+)
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One non-empty document of a YAML stream.
+
+    Attributes
+    ----------
+    number
+        1-based position of the document in the file (empty documents count).
+    data
+        The loaded value (``CommentedMap`` for manifests).
+    line
+        1-based line where the document's content starts.
+    """
+
+    number: int
+    data: Any
+    line: int
+
+
+def key_line(mapping: Any, key: object) -> int:
+    """Return the 1-based line of a mapping key, or of the mapping when unknown."""
+    try:
+        return int(mapping.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return node_line(mapping)
+
+
+def item_line(sequence: Any, index: int) -> int:
+    """Return the 1-based line of a sequence item, or of the sequence when unknown."""
+    try:
+        return int(sequence.lc.item(index)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return node_line(sequence)
+
+
+def node_line(node: Any) -> int:
+    """Return the 1-based line where a mapping or sequence starts, 0 when unknown."""
+    line = getattr(getattr(node, "lc", None), "line", None)
+    return int(line) + 1 if isinstance(line, int) else 0
+
+
+def is_mapping(value: object) -> bool:
+    """Whether a loaded value is a YAML mapping."""
+    return isinstance(value, dict)
+
+
+def is_sequence(value: object) -> bool:
+    """Whether a loaded value is a YAML sequence."""
+    return isinstance(value, list)
+
+
+def plain(value: Any) -> Any:
+    """Return a loaded value as plain ``dict``/``list``/``str``/``int``/``float``."""
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, bool | ScalarBoolean):
+        return None if value is None else bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
+    return value
+
+
+def document_label(data: Any, number: int) -> str:
+    """Name a document the way problems refer to it: ``Pod "web"``.
+
+    Falls back to ``document N`` when the document has no kind, and to
+    ``Pod (document N)`` when it has no usable name.
+    """
+    if not is_mapping(data):
+        return f"document {number}"
+    kind = data.get("kind")
+    if not isinstance(kind, str) or not kind:
+        return f"document {number}"
+    metadata = data.get("metadata")
+    name = metadata.get("name") if is_mapping(metadata) else None
+    if isinstance(name, str) and name:
+        return f'{kind} "{name}"'
+    return f"{kind} (document {number})"
+
+
+def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Problem]]:
+    """Load every non-empty document of a YAML stream.
+
+    Parameters
+    ----------
+    text
+        The YAML text.
+    source
+        The file name to put in problems.
+
+    Returns
+    -------
+    documents, problems
+        The documents, and problems (forbidden tags). When the YAML is broken, no
+        documents are returned and the one problem says where it broke.
+    """
+    yaml = YAML(typ="rt")
+    documents: list[YamlDocument] = []
+    problems: list[Problem] = []
+    try:
+        for number, data in enumerate(yaml.load_all(text), start=1):
+            if data is None:
+                continue
+            line = node_line(data) or 1
+            data = unwrap_scalars(data)
+            documents.append(YamlDocument(number, data, line))
+    except YAMLError as error:
+        return [], [_syntax_problem(error, source)]
+    for document in documents:
+        label = document_label(document.data, document.number)
+        for line, path, tag in _forbidden_nodes(document.data, "", document.line):
+            where = f"{label}: {path}" if path else label
+            problems.append(
+                Problem(
+                    source,
+                    line,
+                    where,
+                    f"unsupported YAML tag {tag}: only plain YAML (mappings, "
+                    "sequences, strings, numbers, booleans, null) is accepted",
+                )
+            )
+    return documents, problems
+
+
+def _syntax_problem(error: YAMLError, source: str) -> Problem:
+    """Turn a parser error into a problem with its line and short message."""
+    if not isinstance(error, MarkedYAMLError):
+        return Problem(source, 0, "", f"invalid YAML: {error}")
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else 0
+    if isinstance(error, DuplicateKeyError):
+        found = str(error.problem or "").split(" with value", 1)[0]
+        message = f"invalid YAML: {found.replace('found ', '', 1)}"
+        return Problem(source, line, "", message)
+    message = f"invalid YAML: {error.problem or 'cannot parse'}"
+    if error.context and error.context_mark is not None:
+        message += f" ({error.context} started on line {error.context_mark.line + 1})"
+    return Problem(source, line, "", message)
+
+
+def _tag_of(value: Any) -> str | None:
+    """Return the explicit non-trivial tag of a loaded node, if any."""
+    if isinstance(value, TaggedScalar | CommentedMap | CommentedSeq):
+        tag = getattr(value, "tag", None)
+        name = getattr(tag, "value", None)
+        if name is not None and name not in _HARMLESS_TAGS:
+            return str(name).replace(_STANDARD_TAG, "!!", 1)
+    if isinstance(value, CommentedOrderedMap):
+        return "!!omap"
+    if isinstance(value, CommentedSet):
+        return "!!set"
+    if isinstance(value, bytes):
+        return "!!binary"
+    return None
+
+
+def _forbidden_nodes(node: Any, path: str, line: int) -> Iterator[tuple[int, str, str]]:
+    """Yield (line, path, tag) for every node with a tag plain YAML would not give."""
+    tag = _tag_of(node)
+    if tag is not None:
+        yield line, path, tag
+        return
+    if isinstance(node, dict):
+        for key, value in node.items():
+            child = f"{path}.{key}" if path else str(key)
+            yield from _forbidden_nodes(value, child, key_line(node, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _forbidden_nodes(
+                value, f"{path}[{index}]", item_line(node, index)
+            )
+
+
+def unwrap_scalars(node: Any) -> Any:
+    """Replace wrapped plain scalars by plain values, in place.
+
+    ruamel keeps some explicitly tagged scalars as ``TaggedScalar``; a standard tag
+    such as ``!!str`` only restates the value, so it is unwrapped here. An anchored
+    boolean (``&on true``) loads as ``ScalarBoolean``, an ``int``; it becomes a
+    ``bool``.
+    """
+    if isinstance(node, dict):
+        for key, value in list(node.items()):
+            new = unwrap_scalars(value)
+            if new is not value:
+                node[key] = new
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            new = unwrap_scalars(value)
+            if new is not value:
+                node[index] = new
+    elif isinstance(node, ScalarBoolean):
+        return bool(node)
+    elif isinstance(node, TaggedScalar):
+        name = getattr(getattr(node, "tag", None), "value", None)
+        if name == _STANDARD_TAG + "str":
+            return str(node.value)
+    return node
