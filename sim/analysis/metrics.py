@@ -50,11 +50,15 @@ def summarize(events: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, 
             for c in pod.containers
         }
         pods[pod.name] = {
-            "time_to_first_ready_seconds": _num(ready.min() if len(ready) else math.nan),
-            "ready_transitions": int(len(ready)),
+            "time_to_first_ready_seconds": _num(
+                ready.min() if len(ready) else math.nan
+            ),
+            "ready_transitions": len(ready),
             "restarts": restarts,
             "kills_by_cause": causes,
-            "crash_loop_back_offs": int((rows["reason"] == Reason.BACK_OFF.value).sum()),
+            "crash_loop_back_offs": int(
+                (rows["reason"] == Reason.BACK_OFF.value).sum()
+            ),
             "unhealthy_events": int((rows["reason"] == Reason.UNHEALTHY.value).sum()),
             "deleted_at_seconds": _num(deleted_at),
         }
@@ -76,4 +80,3 @@ def _first(rows: pd.DataFrame, reason: Reason) -> float:
 def _num(value: float) -> float | None:
     value = float(value)
     return None if math.isnan(value) else round(value, 6)
-

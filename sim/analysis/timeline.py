@@ -59,9 +59,14 @@ class _Builder:
             self.open[key] = _Lane(**new)
             return
         base = dict(
-            pod=pod, container=container, restart_count=0, state="Waiting",
-            reason="", ready=False, start=time,
-        )  # fmt: skip
+            pod=pod,
+            container=container,
+            restart_count=0,
+            state="Waiting",
+            reason="",
+            ready=False,
+            start=time,
+        )
         base.update(fields)
         self.open[key] = _Lane(**base)
 
@@ -69,9 +74,17 @@ class _Builder:
         lane = self.open.pop(key)
         if time > lane.start:
             self.rows.append(
-                (lane.pod, lane.container, lane.restart_count, lane.state,
-                 lane.reason, lane.ready, lane.start, time)
-            )  # fmt: skip
+                (
+                    lane.pod,
+                    lane.container,
+                    lane.restart_count,
+                    lane.state,
+                    lane.reason,
+                    lane.ready,
+                    lane.start,
+                    time,
+                )
+            )
 
 
 def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
@@ -95,9 +108,14 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
             b.change(time, pod, container, state="Waiting", reason="CrashLoopBackOff")
         elif r is Reason.STARTED:
             b.change(
-                time, pod, container, state="Running", reason="",
-                restart_count=int(count), ready=False,
-            )  # fmt: skip
+                time,
+                pod,
+                container,
+                state="Running",
+                reason="",
+                restart_count=int(count),
+                ready=False,
+            )
         elif r is Reason.CONTAINER_READY:
             b.change(time, pod, container, ready=True)
         elif r is Reason.CONTAINER_NOT_READY:
@@ -107,9 +125,13 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
         elif r is Reason.EXITED:
             exit_reason = "Completed" if "(Completed)" in message else "Error"
             b.change(
-                time, pod, container, state="Terminated", reason=exit_reason,
+                time,
+                pod,
+                container,
+                state="Terminated",
+                reason=exit_reason,
                 ready=False,
-            )  # fmt: skip
+            )
         elif r is Reason.DELETED:
             for key in [k for k in b.open if k[0] == pod]:
                 b.close(key, time)

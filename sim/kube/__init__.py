@@ -1,0 +1,1 @@
+"""The model: API server, kubelet and container runtime as SimPy processes."""

@@ -133,7 +133,9 @@ class Application:
             return port
         return self._ports.get(port)
 
-    def _answer(self, phase: Phase | None, now: float, default_latency: float) -> Answer:
+    def _answer(
+        self, phase: Phase | None, now: float, default_latency: float
+    ) -> Answer:
         if phase is None:
             return REFUSED
         if phase.hang:

@@ -64,10 +64,13 @@ class Cluster:
         instance_id = instance.id if instance is not None else ""
         self.recorder.record(
             EventRecord(
-                self.env.now, obj.name, fault.container, Reason.FAULT,
+                self.env.now,
+                obj.name,
+                fault.container,
+                Reason.FAULT,
                 restart_count=instance.restart_count if instance else 0,
                 message=f"fault {fault.kind.value}",
-            )  # fmt: skip
+            )
         )
         if fault.kind is FaultKind.CRASH:
             if instance is not None and instance.state is ContainerState.RUNNING:

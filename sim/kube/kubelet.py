@@ -112,14 +112,25 @@ class Kubelet:
         self.runtime = ContainerRuntime(env, recorder, self.pleg.container_changed)
         self.status_manager = StatusManager(env, recorder)
         self.probe_manager = ProbeManager(
-            env, features, self.status_manager, self.runtime, recorder,
-            self._on_probe_update, self.started_at, self.cluster.probe_grid_phase,
-        )  # fmt: skip
+            env,
+            features,
+            self.status_manager,
+            self.runtime,
+            recorder,
+            self._on_probe_update,
+            self.started_at,
+            self.cluster.probe_grid_phase,
+        )
         self.applications: dict[tuple[str, str], Application] = {}
         self.runtime_manager = KubeGenericRuntimeManager(
-            env, features, self.cluster, self.runtime, self.probe_manager.results,
-            recorder, self.applications,
-        )  # fmt: skip
+            env,
+            features,
+            self.cluster,
+            self.runtime,
+            self.probe_manager.results,
+            recorder,
+            self.applications,
+        )
         self.workers: dict[str, PodWorker] = {}
         self.pods: dict[str, PodObject] = {}
         apiserver.watch(self._on_pod_change)
@@ -136,7 +147,10 @@ class Kubelet:
         rng = pod.rng
 
         # R6.3 (1.35+): a back-off error re-queues at the expiry, jittered.
-        if result.outcome is SyncOutcome.BACKOFF and self.features.crashloop_retry_at_expiry:
+        if (
+            result.outcome is SyncOutcome.BACKOFF
+            and self.features.crashloop_retry_at_expiry
+        ):
             remaining = min(
                 max(0.0, result.backoff_expiry - self.env.now),
                 self.cluster.sync_frequency_seconds,

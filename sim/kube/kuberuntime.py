@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from sim.kube.apiserver import PodObject
-from sim.kube.application import Application, AnswerKind
+from sim.kube.application import AnswerKind, Application
 from sim.kube.backoff import Backoff
 from sim.kube.log import SimLogger
 from sim.kube.prober.results import Result, ResultsManager
@@ -80,7 +80,7 @@ class PodActions:
 def should_restart(
     latest: ContainerSnapshot | None, policy: RestartPolicy, deleting: bool
 ) -> bool:
-    """R5.1 (ShouldContainerBeRestarted): start a container that is not running?"""
+    """R5.1 (ShouldContainerBeRestarted): whether to start a stopped container."""
     if deleting:
         return False
     if latest is None or latest.state is not ContainerState.EXITED:
@@ -140,7 +140,9 @@ def compute_pod_actions(
     if keep == 0 and not actions.start:
         actions.kill_pod = True
         actions.kill = [
-            Kill(k.snapshot, KillCause.POD_KILL, f"Stopping container {k.snapshot.name}")
+            Kill(
+                k.snapshot, KillCause.POD_KILL, f"Stopping container {k.snapshot.name}"
+            )
             for k in actions.kill
         ]
     return actions
@@ -181,9 +183,13 @@ class KubeGenericRuntimeManager:
     ) -> None:
         self.recorder.record(
             EventRecord(
-                self.env.now, pod.name, container, reason,
-                restart_count=count, message=message,
-            )  # fmt: skip
+                self.env.now,
+                pod.name,
+                container,
+                reason,
+                restart_count=count,
+                message=message,
+            )
         )
 
     # SyncPod.
@@ -193,9 +199,11 @@ class KubeGenericRuntimeManager:
     ) -> Generator[simpy.Event, object, SyncResult]:
         """R5.2: kill what must die, then start what must run, in one sync."""
         actions = compute_pod_actions(
-            pod, snapshot, self.results[ProbeType.LIVENESS],
+            pod,
+            snapshot,
+            self.results[ProbeType.LIVENESS],
             self.results[ProbeType.STARTUP],
-        )  # fmt: skip
+        )
 
         # R5.3: the whole pod goes, with the pod-level grace period.
         if actions.kill_pod:
@@ -221,9 +229,12 @@ class KubeGenericRuntimeManager:
     # Back-off.
 
     def do_backoff(
-        self, pod: PodObject, container: Container, snapshot: tuple[ContainerSnapshot, ...]
+        self,
+        pod: PodObject,
+        container: Container,
+        snapshot: tuple[ContainerSnapshot, ...],
     ) -> tuple[bool, float]:
-        """R6.2 (doBackOff): is the container in CrashLoopBackOff? (and until when)."""
+        """R6.2 (doBackOff): whether the container is in back-off, and until when."""
         now = self.env.now
 
         # R6.2 (1): the most recent exited instance of the sync's snapshot; none
@@ -253,7 +264,10 @@ class KubeGenericRuntimeManager:
     # Start.
 
     def start_container(
-        self, pod: PodObject, container: Container, snapshot: tuple[ContainerSnapshot, ...]
+        self,
+        pod: PodObject,
+        container: Container,
+        snapshot: tuple[ContainerSnapshot, ...],
     ) -> Generator[simpy.Event, object, SyncResult]:
         """Back-off check, image, create and start one container (startContainer)."""
         name = container.name
@@ -270,9 +284,12 @@ class KubeGenericRuntimeManager:
                 f"container={name} pod={pod.full_name}",
             )
             self._event(
-                pod, name, Reason.BACK_OFF, restart_count - 1,
+                pod,
+                name,
+                Reason.BACK_OFF,
+                restart_count - 1,
                 f"Back-off restarting failed container {name} in pod {pod.full_name}",
-            )  # fmt: skip
+            )
             return SyncResult(SyncOutcome.BACKOFF, expiry)
 
         # EnsureImageExists: images on the node by default; Always pulls each time.
@@ -282,20 +299,29 @@ class KubeGenericRuntimeManager:
         )
         if pull:
             self._event(
-                pod, name, Reason.PULLING, restart_count,
+                pod,
+                name,
+                Reason.PULLING,
+                restart_count,
                 f'Pulling image "{container.image}"',
-            )  # fmt: skip
+            )
             took = self.cluster.image_pull_latency.sample(pod.rng)
             yield self.env.timeout(took)
             self._event(
-                pod, name, Reason.PULLED, restart_count,
+                pod,
+                name,
+                Reason.PULLED,
+                restart_count,
                 f'Successfully pulled image "{container.image}" in {took:.3f}s',
-            )  # fmt: skip
+            )
         else:
             self._event(
-                pod, name, Reason.PULLED, restart_count,
+                pod,
+                name,
+                Reason.PULLED,
+                restart_count,
                 f'Container image "{container.image}" already present on machine',
-            )  # fmt: skip
+            )
 
         # Create and start: the runtime latency, then the process runs.
         yield self.env.timeout(self.cluster.container_start_latency.sample(pod.rng))
@@ -315,13 +341,17 @@ class KubeGenericRuntimeManager:
             pod, name, Reason.CREATED, restart_count, f"Created container: {name}"
         )
         self.runtime.start(instance)
-        self._event(pod, name, Reason.STARTED, restart_count, f"Started container {name}")
+        self._event(
+            pod, name, Reason.STARTED, restart_count, f"Started container {name}"
+        )
         self.reasons.pop((pod.uid, name), None)
         return SyncResult(SyncOutcome.OK)
 
     # Kill.
 
-    def grace_period(self, pod: PodObject, cause: KillCause, container: Container) -> int:
+    def grace_period(
+        self, pod: PodObject, cause: KillCause, container: Container
+    ) -> int:
         """R5.4 (setTerminationGracePeriod): the grace period before preStop."""
         # R5.4 (1): a pod being deleted uses its deletion grace period.
         if pod.deletion_grace_seconds is not None:
@@ -350,12 +380,19 @@ class KubeGenericRuntimeManager:
         container = _spec_for(pod, kill.snapshot.name)
         grace = self.grace_period(pod, kill.cause, container)
         self._event(
-            pod, kill.snapshot.name, Reason.KILLING, instance.restart_count, kill.message
+            pod,
+            kill.snapshot.name,
+            Reason.KILLING,
+            instance.restart_count,
+            kill.message,
         )
         self.log.trace(
-            "kill", pod=pod.name, container=instance.name, cause=kill.cause.value,
+            "kill",
+            pod=pod.name,
+            container=instance.name,
+            cause=kill.cause.value,
             grace=f"{grace}s",
-        )  # fmt: skip
+        )
 
         # R5.4: preStop runs first, bounded by the grace period; its whole seconds
         # are subtracted, and the rest floored at the 2 s minimum.
@@ -392,7 +429,6 @@ class KubeGenericRuntimeManager:
         if answer.kind is AnswerKind.REFUSED:
             return 0.0
         return answer.latency_seconds
-
 
 
 def _spec_for(pod: PodObject, name: str) -> Container:

@@ -112,9 +112,17 @@ class ContainerRuntime:
         """The pod's instances as they are now, newest first."""
         return tuple(
             ContainerSnapshot(
-                i.id, i.name, i.state, i.restart_count, i.spec_hash, i.image,
-                i.started_at, i.finished_at, i.exit_code, i.reason,
-            )  # fmt: skip
+                i.id,
+                i.name,
+                i.state,
+                i.restart_count,
+                i.spec_hash,
+                i.image,
+                i.started_at,
+                i.finished_at,
+                i.exit_code,
+                i.reason,
+            )
             for i in reversed(self.instances(pod_uid))
         )
 

@@ -221,9 +221,9 @@ class StatusManager:
         now = self.env.now
         for name, c in new.containers.items():
             before = old.containers.get(name) if old else None
-            if c.started and not (before and before.started):
-                if any(x.name == name and x.startup_probe for x in pod.pod.containers):
-                    self._record(now, pod, name, Reason.STARTUP_SUCCEEDED, c, "")
+            newly_started = c.started and not (before and before.started)
+            if newly_started and pod.pod.container(name).startup_probe is not None:
+                self._record(now, pod, name, Reason.STARTUP_SUCCEEDED, c, "")
             # A new instance reported ready is recorded even when the flag itself
             # did not flip (R5.7), so each instance's readiness can be followed.
             was_ready = before.ready if before else False

@@ -186,11 +186,11 @@ def problems(cluster: ClusterSpec) -> list[str]:
         if minor < gate.since_minor:
             found.append(f"feature gate {name} does not exist in 1.{minor}")
             continue
-        if gate.locked_from is not None and minor >= gate.locked_from:
-            if value != gate.default(minor):
-                found.append(
-                    f"feature gate {name} is locked to {gate.default(minor)} in 1.{minor}"
-                )
+        locked = gate.locked_from is not None and minor >= gate.locked_from
+        if locked and value != gate.default(minor):
+            found.append(
+                f"feature gate {name} is locked to {gate.default(minor)} in 1.{minor}"
+            )
     return found
 
 
@@ -238,7 +238,10 @@ def _crashloop_bounds(cluster: ClusterSpec, minor: int, gate) -> tuple[float, fl
     # R6.1: the reduced decay lowers both, as designed.
     reduced = minor >= 33 and gate("ReduceDefaultCrashLoopBackOffDecay")
     if reduced:
-        initial, maximum = REDUCED_CRASHLOOP_INITIAL_SECONDS, REDUCED_CRASHLOOP_MAX_SECONDS
+        initial, maximum = (
+            REDUCED_CRASHLOOP_INITIAL_SECONDS,
+            REDUCED_CRASHLOOP_MAX_SECONDS,
+        )
 
     # R6.1: with KubeletCrashLoopBackOffMax the kubelet setting is the maximum, and
     # it defaults to 300 s when unset. The literal reading of the 1.35 code applies
@@ -247,7 +250,9 @@ def _crashloop_bounds(cluster: ClusterSpec, minor: int, gate) -> tuple[float, fl
         configured = cluster.max_container_restart_period_seconds
         if configured is not None:
             maximum = configured
-        elif not reduced or cluster.reduced_decay_reading is ReducedDecayReading.LITERAL:
+        elif (
+            not reduced or cluster.reduced_decay_reading is ReducedDecayReading.LITERAL
+        ):
             maximum = CRASHLOOP_MAX_SECONDS
         initial = min(initial, maximum)
     return initial, maximum

@@ -1,0 +1,1 @@
+"""The kubelet's prober: workers, one-attempt prober, results caches."""

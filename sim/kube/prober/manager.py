@@ -56,7 +56,9 @@ class ProbeManager:
         """R3.2: a new worker sleeps U[0, P) if the kubelet started < P ago."""
         return self.env.now - self.kubelet_started_at < period_seconds
 
-    def first_tick_delay(self, period_seconds: float, rng: np.random.Generator) -> float:
+    def first_tick_delay(
+        self, period_seconds: float, rng: np.random.Generator
+    ) -> float:
         """Delay from a worker's first attempt to its first tick (R3.3).
 
         A Go ticker ticks one period after it is made. With the ``Uniform`` grid
@@ -78,9 +80,7 @@ class ProbeManager:
                 key = (pod.uid, container.name, probe_type)
                 if probe is None or key in self.workers:
                     continue
-                self.workers[key] = ProbeWorker(
-                    self, pod, container, probe_type, probe
-                )
+                self.workers[key] = ProbeWorker(self, pod, container, probe_type, probe)
 
     def worker_done(self, worker: ProbeWorker) -> None:
         """Forget a worker that has ended."""
@@ -101,7 +101,7 @@ class ProbeManager:
                 worker.stop()
 
     def update_pod_status(self, pod: PodObject, status: PodStatus) -> None:
-        """R7.1: fill ``started`` and ``ready``; R3.9: trigger readiness if not ready."""
+        """R7.1: fill ``started`` and ``ready``; R3.9: trigger readiness if unready."""
         for c in status.containers.values():
             c.started = False
             c.ready = False

@@ -72,7 +72,9 @@ def resolve_port(port: int | str, container: Container) -> int | None:
     return None
 
 
-def request_headers(action: HTTPGetAction, features: KubeletFeatures) -> list[HTTPHeader]:
+def request_headers(
+    action: HTTPGetAction, features: KubeletFeatures
+) -> list[HTTPHeader]:
     """Headers an HTTP probe sends (R4.2, pkg/probe/http request.go).
 
     ``User-Agent: kube-probe/1.MINOR`` and ``Accept: */*`` unless the user set them;
@@ -179,9 +181,12 @@ def _http(action: HTTPGetAction, timeout: float, target: ProbeTarget) -> ProbeOu
     while True:
         url = f"{scheme}://{host}:{port}{path}"
         answer: Answer = target.application.http(
-            port, urlsplit(path).path or "/", target.uptime_seconds + elapsed,
-            target.now + elapsed, target.instance_id,
-        )  # fmt: skip
+            port,
+            urlsplit(path).path or "/",
+            target.uptime_seconds + elapsed,
+            target.now + elapsed,
+            target.instance_id,
+        )
 
         # R4.2: connection refused is an immediate Failure.
         if answer.kind is AnswerKind.REFUSED:
@@ -260,9 +265,12 @@ def _tcp(action: TCPSocketAction, timeout: float, target: ProbeTarget) -> ProbeO
 def _grpc(action: GRPCAction, timeout: float, target: ProbeTarget) -> ProbeOutcome:
     host = target.pod_ip
     answer = target.application.grpc(
-        action.port, action.service, target.uptime_seconds, target.now,
+        action.port,
+        action.service,
+        target.uptime_seconds,
+        target.now,
         target.instance_id,
-    )  # fmt: skip
+    )
 
     # R4.5: the dial blocks, so a closed port or a hung server fails only at T.
     if answer.kind is not AnswerKind.ANSWER or answer.latency_seconds > timeout:

@@ -1,4 +1,4 @@
-"""The probe worker (worker.go): one per (pod, container, probe type), for the pod's life.
+"""The probe worker (worker.go): one per (pod, container, probe type).
 
 The worker is born at the pod's first sync (R3.1), sleeps a random part of a period
 when the kubelet started less than a period ago (R3.2), then runs one attempt at once
@@ -166,7 +166,9 @@ class ProbeWorker:
             if self.container_id:
                 self.results.remove(self.container_id)
             self.container_id = c.container_id
-            self.results.set(self.container_id, INITIAL_RESULT[self.probe_type], self.pod)
+            self.results.set(
+                self.container_id, INITIAL_RESULT[self.probe_type], self.pod
+            )
             self.on_hold = False
 
         # R3.4 (5): on hold after a decisive result (R3.7).
@@ -195,9 +197,14 @@ class ProbeWorker:
         # R3.4 (10): run the probe; the attempt takes simulated time.
         instance = self.manager.runtime.instance(self.pod.uid, self.container_id)
         target = ProbeTarget(
-            self.container, self.pod.ip, instance.application, instance.id,
-            uptime, env.now, alive=instance.state is ContainerState.RUNNING,
-        )  # fmt: skip
+            self.container,
+            self.pod.ip,
+            instance.application,
+            instance.id,
+            uptime,
+            env.now,
+            alive=instance.state is ContainerState.RUNNING,
+        )
         outcome = run_probe(self.probe, target, self.manager.features)
         outcome_result = outcome.result
         duration, message = outcome.duration_seconds, outcome.message
@@ -228,7 +235,9 @@ class ProbeWorker:
 
         # R3.7: hold after a liveness or startup Failure, and (1.32+) after a
         # startup Success, until a new container appears.
-        decisive = result is Result.FAILURE and self.probe_type is not ProbeType.READINESS
+        decisive = (
+            result is Result.FAILURE and self.probe_type is not ProbeType.READINESS
+        )
         if self.probe_type is ProbeType.STARTUP and result is Result.SUCCESS:
             decisive = self.manager.features.startup_hold_after_success
         if decisive:
@@ -245,33 +254,61 @@ class ProbeWorker:
         record = self.manager.recorder.record
         record(
             EventRecord(
-                now, pod, name, Reason.PROBE, kind, result.value, restart_count,
+                now,
+                pod,
+                name,
+                Reason.PROBE,
+                kind,
+                result.value,
+                restart_count,
                 f"duration={duration:.6f}s {message}".rstrip(),
-            )  # fmt: skip
+            )
         )
         title = self.probe_type.title
         if result is ProbeResult.FAILURE:
             record(
                 EventRecord(
-                    now, pod, name, Reason.UNHEALTHY, kind, result.value,
-                    restart_count, f"{title} probe failed: {message}",
-                )  # fmt: skip
+                    now,
+                    pod,
+                    name,
+                    Reason.UNHEALTHY,
+                    kind,
+                    result.value,
+                    restart_count,
+                    f"{title} probe failed: {message}",
+                )
             )
         elif result is ProbeResult.WARNING:
             record(
                 EventRecord(
-                    now, pod, name, Reason.PROBE_WARNING, kind, result.value,
-                    restart_count, f"{title} probe warning: {message}",
-                )  # fmt: skip
+                    now,
+                    pod,
+                    name,
+                    Reason.PROBE_WARNING,
+                    kind,
+                    result.value,
+                    restart_count,
+                    f"{title} probe warning: {message}",
+                )
             )
         elif result is ProbeResult.ERROR:
             record(
                 EventRecord(
-                    now, pod, name, Reason.UNHEALTHY, kind, result.value,
-                    restart_count, f"{title} probe errored: {message}",
-                )  # fmt: skip
+                    now,
+                    pod,
+                    name,
+                    Reason.UNHEALTHY,
+                    kind,
+                    result.value,
+                    restart_count,
+                    f"{title} probe errored: {message}",
+                )
             )
         self.manager.log.trace(
-            "probe", pod=pod, container=name, probe=kind, result=result.value,
+            "probe",
+            pod=pod,
+            container=name,
+            probe=kind,
+            result=result.value,
             duration=f"{duration:.3f}s",
-        )  # fmt: skip
+        )

@@ -1,0 +1,203 @@
+"""The ``probesim`` command.
+
+Exit codes: 0 success; 2 invalid input (every problem listed, with file, line and
+field); 1 an internal error, which is a bug in probesim and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.scenario.errors import Problem
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_INVALID = 2
+
+
+class _UsageError(Exception):
+    """A command-line argument that cannot be used."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="probesim",
+        description="Simulate what the kubelet does with your probes.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="print the simulation's trace"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run a scenario and write its results")
+    run.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    run.add_argument("--out", type=Path, help="output folder (results/<name>/)")
+    run.add_argument("--seed", type=int, help="seed of the first run")
+    run.add_argument("--duration", help="how long to simulate (90s, 10m, 1h)")
+    run.add_argument("--runs", type=int, default=1, help="replications (seed+i)")
+
+    validate = commands.add_parser("validate", help="check a scenario file")
+    validate.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+
+    plot = commands.add_parser("plot", help="draw timeline.png of a finished run")
+    plot.add_argument("directory", type=Path, metavar="DIR")
+
+    commands.add_parser("schema", help="print the JSON Schema of the Scenario document")
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    if not verbose:
+        logging.getLogger("sim").setLevel(logging.WARNING)
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(simtime)s %(name)s %(message)s"))
+    logger = logging.getLogger("sim")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+
+def _print_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        prefix = "" if problem.is_error else "warning: "
+        print(f"{prefix}{problem}", file=sys.stderr)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sim.kube.versions import problems as version_problems
+    from sim.scenario.reader import validate_file
+
+    problems = validate_file(args.scenario)
+    errors = [p for p in problems if p.is_error]
+    _print_problems(problems)
+    if not errors:
+        from sim.scenario.reader import load_scenario
+
+        scenario = load_scenario(args.scenario)
+        found = version_problems(scenario.cluster)
+        for text in found:
+            print(f"{args.scenario}: spec.cluster: {text}", file=sys.stderr)
+        if found:
+            return EXIT_INVALID
+        print(
+            f"{args.scenario}: valid: {len(scenario.pods)} pod(s), "
+            f"{len(scenario.actions)} action(s)"
+        )
+        return EXIT_OK
+    return EXIT_INVALID
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.kube.versions import VersionError, resolve
+    from sim.output import write_run
+    from sim.scenario.durations import parse_duration
+    from sim.scenario.reader import load_scenario
+    from sim.simulation import simulate
+
+    if args.runs < 1:
+        raise _UsageError(f"--runs must be at least 1, not {args.runs}")
+    if args.seed is not None and args.seed < 0:
+        raise _UsageError(f"--seed must be 0 or more, not {args.seed}")
+    scenario = load_scenario(args.scenario)
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.duration is not None:
+        try:
+            seconds = parse_duration(args.duration)
+        except ValueError as error:
+            raise _UsageError(f"--duration: {error}") from None
+        if seconds <= 0:
+            raise _UsageError("--duration must be more than 0")
+        scenario = scenario.with_duration(seconds)
+    try:
+        resolve(scenario.cluster)
+    except VersionError as error:
+        raise _UsageError(f"{args.scenario}: spec.cluster: {error}") from None
+
+    seed = scenario.seed if args.seed is None else args.seed
+    results = [simulate(scenario, seed + i, run=i) for i in range(args.runs)]
+    out = args.out or Path("results") / scenario.name
+    paths = write_run(out, results)
+    print(f"wrote {len(paths)} files to {out}/ (seed {seed}, {args.runs} run(s))")
+    for path in paths:
+        print(f"  {path}")
+    return EXIT_OK
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from sim.output import plot_run
+
+    directory: Path = args.directory
+    missing = [
+        name
+        for name in ("events.parquet", "timeline.csv")
+        if not (directory / name).is_file()
+    ]
+    if missing:
+        raise _UsageError(
+            f"{directory}: not a finished run (missing {', '.join(missing)}); "
+            "make one with `probesim run SCENARIO.yaml --out DIR`"
+        )
+    print(f"wrote {plot_run(directory)}")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sim.scenario.schema import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from sim.scenario.errors import ScenarioError
+
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    handlers = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "plot": _cmd_plot,
+        "schema": _cmd_schema,
+    }
+    try:
+        return handlers[args.command](args)
+    except ScenarioError as error:
+        _print_problems(error.problems)
+        return EXIT_INVALID
+    except _UsageError as error:
+        print(f"probesim: error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("probesim: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug: say so, without a traceback unless -v
+        if args.verbose:
+            raise
+        print(
+            f"probesim: internal error (a bug in probesim, please report it): "
+            f"{type(error).__name__}: {error}",
+            file=sys.stderr,
+        )
+        return EXIT_BUG
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Writing a finished run to a folder, all files or none.
+
+Every file is first written under a temporary name in the target folder, and only when
+all of them are complete are they renamed into place. An interrupted or failed run
+leaves no half-written file behind (at worst, hidden temporary files that the next
+write removes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.plot import save_timeline
+from sim.scenario.resolved import resolved_yaml
+from sim.simulation import SimulationResult
+
+Writer = Callable[[Path], None]
+
+
+def write_atomically(directory: Path, files: dict[str, Writer]) -> list[Path]:
+    """Write several files into ``directory``: all appear, or none changes.
+
+    Parameters
+    ----------
+    directory
+        Target folder, created if missing.
+    files
+        File name to a function that writes the content to the path it is given.
+
+    Returns
+    -------
+    list of Path
+        The final paths, in the order given.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
+    for stale in directory.glob(".probesim-*.tmp"):
+        stale.unlink(missing_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, write in files.items():
+            handle, temporary = tempfile.mkstemp(
+                prefix=".probesim-", suffix=".tmp", dir=directory
+            )
+            os.close(handle)
+            staged.append((Path(temporary), directory / name))
+            write(Path(temporary))
+            os.chmod(temporary, 0o666 & ~umask)
+        for temporary, final in staged:
+            os.replace(temporary, final)
+    finally:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+    return [final for _, final in staged]
+
+
+def _json(data: Any) -> Writer:
+    def write(path: Path) -> None:
+        path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+    return write
+
+
+def _text(text: str) -> Writer:
+    def write(path: Path) -> None:
+        path.write_text(text)
+
+    return write
+
+
+def _title(result: SimulationResult) -> str:
+    cluster = result.scenario.cluster
+    return (
+        f"{result.scenario.name}: Kubernetes {cluster.kubernetes_version}, "
+        f"seed {result.seed}"
+    )
+
+
+def plot_run(directory: Path) -> Path:
+    """Draw ``timeline.png`` again from a finished run's files in ``directory``."""
+    events = pd.read_parquet(directory / "events.parquet")
+    timeline = pd.read_csv(directory / "timeline.csv", keep_default_na=False)
+    timeline["ready"] = timeline["ready"].astype(str) == "True"
+    title = directory.name
+    return write_atomically(
+        directory,
+        {"timeline.png": lambda p: save_timeline(events, timeline, p, title=title)},
+    )[0]
+
+
+def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path]:
+    """Write the outputs of one or more replications of a scenario.
+
+    ``events.parquet`` and ``events.csv`` (the event log of every run, ``run``
+    column), ``timeline.csv``, ``summary.json``, ``scenario.resolved.yaml`` (with
+    the seed of the first run recorded) and ``timeline.png`` (the first run).
+    """
+    first = results[0]
+    events = pd.concat([r.events for r in results], ignore_index=True)
+    timelines = []
+    for r in results:
+        frame = r.timeline.copy()
+        frame.insert(0, "run", r.run)
+        timelines.append(frame)
+    timeline = pd.concat(timelines, ignore_index=True)
+    summary: dict[str, Any] = (
+        first.summary
+        if len(results) == 1
+        else {
+            "scenario": first.scenario.name,
+            "runs": [dict(r.summary, run=r.run) for r in results],
+        }
+    )
+    resolved = resolved_yaml(first.scenario.with_seed(first.seed))
+    return write_atomically(
+        directory,
+        {
+            "events.parquet": lambda p: events.to_parquet(p, index=False),
+            "events.csv": lambda p: events.to_csv(p, index=False, float_format="%.6f"),
+            "timeline.csv": lambda p: timeline.to_csv(
+                p, index=False, float_format="%.6f"
+            ),
+            "summary.json": _json(summary),
+            "scenario.resolved.yaml": _text(resolved),
+            "timeline.png": lambda p: save_timeline(
+                first.events, first.timeline, p, title=_title(first)
+            ),
+        },
+    )

@@ -1,0 +1,230 @@
+"""Timeline figures from an event log and its state intervals (matplotlib).
+
+``plot_timeline`` draws, per pod, one lane per container and one for the pod's Ready
+condition: container state bars (Waiting, Running, Terminating, Terminated, with
+CrashLoopBackOff waits hatched), a band where the kubelet reports the container ready,
+every probe attempt as a tick coloured by result with one row per probe type, and
+markers for kills and starts. The time axis is in seconds or minutes as the span
+suits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from sim.trace import Reason
+
+STATE_COLOURS = {
+    "Waiting": "#c7c7c7",
+    "Running": "#4c9f70",
+    "Terminating": "#f0a030",
+    "Terminated": "#c44e52",
+}
+RESULT_COLOURS = {
+    "success": "#2b7bb9",
+    "failure": "#d62728",
+    "warning": "#ff9f1c",
+    "error": "#7f7f7f",
+}
+PROBE_ROWS = ("startup", "liveness", "readiness")
+READY_COLOUR = "#8fd3ff"
+
+_BAR_HEIGHT = 0.34
+_READY_HEIGHT = 0.12
+_TICK_SPACING = 0.1
+
+
+def _time_scale(span_seconds: float) -> tuple[float, str]:
+    if span_seconds > 1800:
+        return 3600.0, "h"
+    if span_seconds > 300:
+        return 60.0, "min"
+    return 1.0, "s"
+
+
+def _lanes(timeline: pd.DataFrame) -> list[tuple[str, str]]:
+    keys = timeline[["pod", "container"]].drop_duplicates()
+    lanes: list[tuple[str, str]] = []
+    for pod in dict.fromkeys(keys["pod"]):
+        containers = [c for c in keys[keys["pod"] == pod]["container"] if c]
+        lanes.extend((pod, c) for c in containers)
+        lanes.append((pod, ""))
+    return lanes
+
+
+def plot_timeline(
+    events: pd.DataFrame,
+    timeline: pd.DataFrame,
+    *,
+    title: str = "",
+    pods: Sequence[str] | None = None,
+    ax: Axes | None = None,
+) -> Figure:
+    """Draw the timeline of one run.
+
+    Parameters
+    ----------
+    events
+        The run's event log (``result.events``).
+    timeline
+        The run's state intervals (``result.timeline``).
+    title
+        Figure title.
+    pods
+        Pods to draw (all when None).
+    ax
+        Axes to draw into; a new figure when None.
+
+    Returns
+    -------
+    Figure
+        The figure drawn into.
+    """
+    if "run" in timeline.columns:
+        timeline = timeline[timeline["run"] == timeline["run"].min()]
+    if pods is not None:
+        timeline = timeline[timeline["pod"].isin(pods)]
+        events = events[events["pod"].isin(pods)]
+    lanes = _lanes(timeline)
+    if ax is None:
+        height = 1.2 + 0.75 * len(lanes)
+        fig, ax = plt.subplots(figsize=(12, height), layout="constrained")
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    end = float(timeline["end"].max()) if len(timeline) else 1.0
+    scale, unit = _time_scale(end)
+    y_of = {lane: len(lanes) - 1 - i for i, lane in enumerate(lanes)}
+
+    _draw_states(ax, timeline, y_of, scale)
+    _draw_events(ax, events, y_of, scale)
+
+    ax.set_yticks(list(y_of.values()))
+    ax.set_yticklabels(
+        [f"{pod}\n{c}" if c else f"{pod}\nPod Ready" for pod, c in y_of],
+        fontsize=8,
+    )
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.set_xlim(0, end / scale)
+    ax.set_xlabel(f"time since scenario start ({unit})")
+    ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if title:
+        ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(
+        handles=_legend_handles(),
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=7,
+        frameon=False,
+    )
+    return fig
+
+
+def _draw_states(
+    ax: Axes, timeline: pd.DataFrame, y_of: dict[tuple[str, str], int], scale: float
+) -> None:
+    for row in timeline.itertuples(index=False):
+        y = y_of.get((row.pod, row.container))
+        if y is None:
+            continue
+        start, width = row.start / scale, (row.end - row.start) / scale
+        if not row.container:
+            colour = READY_COLOUR if row.ready else "#f2f2f2"
+            ax.broken_barh([(start, width)], (y - 0.2, 0.4), color=colour, lw=0)
+            continue
+        hatch = "///" if row.reason == "CrashLoopBackOff" else None
+        ax.broken_barh(
+            [(start, width)],
+            (y - _BAR_HEIGHT / 2, _BAR_HEIGHT),
+            facecolor=STATE_COLOURS.get(row.state, "#999999"),
+            edgecolor="white" if hatch else "none",
+            hatch=hatch,
+            lw=0,
+        )
+        if row.ready:
+            ax.broken_barh(
+                [(start, width)],
+                (y + _BAR_HEIGHT / 2, _READY_HEIGHT),
+                color=READY_COLOUR,
+                lw=0,
+            )
+
+
+def _draw_events(
+    ax: Axes, events: pd.DataFrame, y_of: dict[tuple[str, str], int], scale: float
+) -> None:
+    probes = events[events["reason"] == Reason.PROBE.value]
+    for (pod, container, probe, result), group in probes.groupby(
+        ["pod", "container", "probe", "result"], sort=False
+    ):
+        y = y_of.get((pod, container))
+        if y is None:
+            continue
+        offset = _TICK_SPACING * (PROBE_ROWS.index(probe) - 1)
+        ax.plot(
+            group["time"] / scale,
+            [y - _BAR_HEIGHT / 2 - 0.14 + offset] * len(group),
+            linestyle="none",
+            marker="|",
+            markersize=6,
+            color=RESULT_COLOURS.get(result, "black"),
+        )
+    for reason, marker, colour in (
+        (Reason.KILLING.value, "x", "black"),
+        (Reason.STARTED.value, "^", "#1b5e20"),
+    ):
+        rows = events[events["reason"] == reason]
+        for (pod, container), group in rows.groupby(["pod", "container"], sort=False):
+            y = y_of.get((pod, container))
+            if y is None:
+                continue
+            ax.plot(
+                group["time"] / scale,
+                [y] * len(group),
+                linestyle="none",
+                marker=marker,
+                markersize=5,
+                color=colour,
+            )
+
+
+def _legend_handles() -> list:
+    handles: list = [Patch(color=c, label=s) for s, c in STATE_COLOURS.items()]
+    handles.append(
+        Patch(facecolor="#c7c7c7", hatch="///", edgecolor="white", label="back-off")
+    )
+    handles.append(Patch(color=READY_COLOUR, label="ready"))
+    handles += [
+        Line2D([], [], color=c, marker="|", linestyle="none", label=f"probe {r}")
+        for r, c in RESULT_COLOURS.items()
+    ]
+    handles.append(
+        Line2D([], [], color="black", marker="x", linestyle="none", label="kill")
+    )
+    handles.append(
+        Line2D([], [], color="#1b5e20", marker="^", linestyle="none", label="start")
+    )
+    return handles
+
+
+def save_timeline(
+    events: pd.DataFrame, timeline: pd.DataFrame, path: str | Path, title: str = ""
+) -> None:
+    """Draw the timeline and save it as a PNG image."""
+    fig = plot_timeline(events, timeline, title=title)
+    fig.savefig(path, dpi=120, format="png", metadata={"Software": None})
+    plt.close(fig)
