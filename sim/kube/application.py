@@ -212,13 +212,14 @@ class Application:
     def tcp(self, port: int, uptime: float, now: float) -> Answer:
         """Accept or refuse a TCP connection.
 
-        A hung process still has its listening socket, and the kernel completes the
-        handshake without the application (R4.3): hangs do not affect TCP.
+        A hung or slow process still has its listening socket, and the kernel
+        completes the handshake without the application (R4.3): hangs and
+        slow-downs do not affect TCP.
         """
         b = self.behaviour
+        latency = NETWORK_LATENCY_SECONDS
         if not b.http and not b.tcp and not b.grpc:
-            return Answer(AnswerKind.ANSWER, 0, NETWORK_LATENCY_SECONDS)
-        latency = NETWORK_LATENCY_SECONDS + self._extra_latency(now)
+            return Answer(AnswerKind.ANSWER, 0, latency)
         for entry in b.tcp:
             if self._port_number(entry.port) != port:
                 continue

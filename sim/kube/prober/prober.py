@@ -7,6 +7,7 @@ would put in its event. The worker waits for that duration on the simulated cloc
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ RUNTIME_REQUEST_TIMEOUT_SECONDS = 120.0
 # http.go: the redirect limit trips on the tenth redirect response.
 MAX_REDIRECT_RESPONSES = 10
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
 GRPC_STATUS_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
 
@@ -92,7 +94,28 @@ def request_headers(
 def run_probe(
     probe: Probe, target: ProbeTarget, features: KubeletFeatures
 ) -> ProbeOutcome:
-    """Run one attempt of ``probe`` against ``target`` (R4.1)."""
+    """Run one attempt of ``probe`` against ``target`` (R4.1).
+
+    R4.1 (prober.go ``runProbeWithRetries``): an error is tried again at once, up to
+    three tries in all; the attempt lasts as long as its tries together.
+    """
+    elapsed = 0.0
+    for _ in range(MAX_PROBE_RETRIES):
+        tried = dataclasses.replace(
+            target,
+            uptime_seconds=target.uptime_seconds + elapsed,
+            now=target.now + elapsed,
+        )
+        outcome = _try_once(probe, tried, features)
+        elapsed += outcome.duration_seconds
+        if outcome.result is not ProbeResult.ERROR:
+            break
+    return dataclasses.replace(outcome, duration_seconds=elapsed)
+
+
+def _try_once(
+    probe: Probe, target: ProbeTarget, features: KubeletFeatures
+) -> ProbeOutcome:
     handler = probe.handler
     timeout = float(probe.timeout_seconds)
     if not target.alive:
@@ -214,25 +237,30 @@ def _http(action: HTTPGetAction, timeout: float, target: ProbeTarget) -> ProbeOu
         redirects += 1
         location = urlsplit(answer.location)
         if location.hostname and location.hostname != host:
-            return ProbeOutcome(
-                ProbeResult.WARNING,
-                elapsed,
-                f"Probe terminated redirects, Response body: {answer.output}",
-            )
+            break
         if redirects >= MAX_REDIRECT_RESPONSES:
             return ProbeOutcome(
                 ProbeResult.FAILURE,
                 elapsed,
                 f'Get "{url}": stopped after {MAX_REDIRECT_RESPONSES} redirects',
             )
-        scheme = location.scheme or scheme
-        port = location.port or port
+        # An absolute URL without a port means its scheme's default port.
+        if location.netloc:
+            scheme = location.scheme or scheme
+            port = location.port or DEFAULT_PORTS.get(scheme, port)
         path = location.path or "/"
         if location.query:
             path = f"{path}?{location.query}"
 
-    # R4.2: success iff the final status is in [200, 400).
-    if 200 <= answer.status < 400:
+    # R4.2: success iff the final status is in [200, 400); a final 3xx (a redirect
+    # not followed) is a Warning, which counts as a Success.
+    if 300 <= answer.status < 400:
+        return ProbeOutcome(
+            ProbeResult.WARNING,
+            elapsed,
+            f"Probe terminated redirects, Response body: {answer.output}",
+        )
+    if 200 <= answer.status < 300:
         return ProbeOutcome(ProbeResult.SUCCESS, elapsed)
     return ProbeOutcome(
         ProbeResult.FAILURE,
