@@ -42,6 +42,7 @@ class Reason(enum.Enum):
     EXITED = "Exited"
     DELETED = "Deleted"
     REJECTED = "Rejected"
+    FAILED_TO_RETRIEVE_IMAGE_PULL_SECRET = "FailedToRetrieveImagePullSecret"
     FAULT = "Fault"
     CONDITION_SET = "ConditionSet"
     ENDPOINT_READY = "EndpointReady"
@@ -95,11 +96,61 @@ class EventRecord:
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class TerminatedRecord:
+    """A terminated container instance as the pod status shows it."""
+
+    exit_code: int
+    reason: str
+    started_at: float
+    finished_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerStatusRecord:
+    """One container's entry of the pod status, as the API server has it.
+
+    ``state`` is ``waiting``, ``running`` or ``terminated``; ``reason`` and
+    ``message`` belong to a waiting or terminated state; ``last_state`` is the
+    previous instance's termination.
+    """
+
+    name: str
+    container_id: str
+    state: str
+    reason: str
+    message: str
+    started_at: float
+    finished_at: float
+    exit_code: int
+    last_state: TerminatedRecord | None
+    restart_count: int
+    ready: bool
+    started: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PodStatusRecord:
+    """The pod status the API server holds from ``time`` until the next record."""
+
+    time: float
+    pod: str
+    phase: str
+    ready: bool
+    containers_ready: bool
+    conditions: tuple[tuple[str, bool], ...]
+    containers: tuple[ContainerStatusRecord, ...]
+    deletion_timestamp: float | None
+
+
 class Recorder(Protocol):
-    """Where the model writes its events."""
+    """Where the model writes its events and pod statuses."""
 
     def record(self, event: EventRecord) -> None:
         """Keep (or drop) one event."""
+
+    def record_status(self, status: PodStatusRecord) -> None:
+        """Keep (or drop) one pod status as the API server now has it."""
 
 
 class NullRecorder:
@@ -108,16 +159,34 @@ class NullRecorder:
     def record(self, event: EventRecord) -> None:
         """Drop the event."""
 
+    def record_status(self, status: PodStatusRecord) -> None:
+        """Drop the status."""
+
 
 class ListRecorder:
-    """A sink that keeps every event in emission order."""
+    """A sink that keeps every event and pod status in emission order."""
 
     def __init__(self) -> None:
         self.events: list[EventRecord] = []
+        self.statuses: list[PodStatusRecord] = []
 
     def record(self, event: EventRecord) -> None:
         """Append the event."""
         self.events.append(event)
+
+    def record_status(self, status: PodStatusRecord) -> None:
+        """Append the status."""
+        self.statuses.append(status)
+
+    def status_at(self, pod: str, time: float) -> PodStatusRecord | None:
+        """The status of ``pod`` the API server held at ``time`` (None before)."""
+        found = None
+        for status in self.statuses:
+            if status.time > time:
+                break
+            if status.pod == pod:
+                found = status
+        return found
 
     def to_frame(self, run: int = 0) -> pd.DataFrame:
         """Return the event log as the contract's DataFrame, sorted by time."""

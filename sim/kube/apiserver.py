@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from sim.scenario.spec import Pod
+from sim.kube.admission import (
+    DEFAULT_ACCOUNT,
+    Rejection,
+    admit,
+    default_account,
+    populate_tokens,
+    update_refused,
+)
+from sim.scenario.spec import Pod, Secret, ServiceAccount
 from sim.trace import EventRecord, Reason, Recorder
 
 if TYPE_CHECKING:
@@ -54,13 +62,30 @@ Watcher = Callable[[PodObject], None]
 
 
 class ApiServer:
-    """Pods by name, and the watchers told of every change."""
+    """Pods, service accounts and secrets by name, and the watchers of pods."""
 
-    def __init__(self, env: simpy.Environment, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        recorder: Recorder,
+        service_accounts: tuple[ServiceAccount, ...] = (),
+        secrets: tuple[Secret, ...] = (),
+    ) -> None:
         self.env = env
         self.recorder = recorder
         self.pods: dict[str, PodObject] = {}
         self._watchers: list[Watcher] = []
+
+        # Every namespace has its default account; manifests may replace it.
+        self.service_accounts: dict[str, ServiceAccount] = {
+            DEFAULT_ACCOUNT: default_account("default")
+        }
+        self.service_accounts.update({a.name: a for a in service_accounts})
+
+        # The token controller fills account token secrets and removes orphans.
+        self.secrets, self.removed_secrets = populate_tokens(
+            {secret.name: secret for secret in secrets}, self.service_accounts
+        )
 
     def watch(self, watcher: Watcher) -> None:
         """Register a callback for every pod change."""
@@ -75,8 +100,22 @@ class ApiServer:
             EventRecord(self.env.now, obj.name, "", reason, message=message)
         )
 
-    def create_pod(self, pod: Pod, rng: np.random.Generator) -> PodObject:
-        """Store a new pod, schedule it on the node and tell the watchers."""
+    def create_pod(self, pod: Pod, rng: np.random.Generator) -> PodObject | None:
+        """Admit and store a new pod, schedule it and tell the watchers.
+
+        Returns None when admission refuses the pod (R10.2, R10.5): the pod is
+        never stored, and a ``Rejected`` event records the API server's answer.
+        """
+        admitted = admit(pod, self.service_accounts)
+        if isinstance(admitted, Rejection):
+            self.recorder.record(
+                EventRecord(
+                    self.env.now, pod.name, "", Reason.REJECTED,
+                    message=f"Error from server (Forbidden): {admitted.message}",
+                )
+            )  # fmt: skip
+            return None
+        pod = admitted
         uid = pod.metadata.uid or str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"{pod.metadata.namespace}/{pod.name}")
         )
@@ -124,6 +163,17 @@ class ApiServer:
             f"condition {condition_type}={'True' if status else 'False'}",
         )
         self._notify(obj)
+
+    def set_service_account(self, name: str, account: str) -> None:
+        """Try to change a pod's service account: always refused (immutable)."""
+        obj = self.pods.get(name)
+        if obj is None or obj.deleted:
+            return
+        refused = update_refused(obj.pod, account)
+        if refused is not None:
+            self._event(
+                obj, Reason.REJECTED, f"Error from server (Invalid): {refused.message}"
+            )
 
     def set_image(self, name: str, container: str, image: str) -> None:
         """Change one container's image in the pod spec."""

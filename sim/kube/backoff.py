@@ -51,6 +51,16 @@ class Backoff:
             return False
         return now - event_time < entry.backoff_seconds
 
+    def is_in_backoff_since_update(self, key: Hashable, now: float) -> bool:
+        """Whether ``now`` is inside the back-off counted from the last update.
+
+        The image manager's check (R8.1): the wait runs from the failed pull.
+        """
+        entry = self._live(key, now)
+        if entry is None or now - entry.last_update > self.reset_seconds:
+            return False
+        return now - entry.last_update < entry.backoff_seconds
+
     def next(self, key: Hashable, event_time: float, now: float) -> None:
         """Advance the back-off: start at the initial value, or double up to max."""
         entry = self._live(key, now)

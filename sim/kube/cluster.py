@@ -25,15 +25,21 @@ class Cluster:
         self.env = simpy.Environment()
         self.streams = Streams(seed)
         self.features = resolve(scenario.cluster)
-        self.apiserver = ApiServer(self.env, recorder)
+        self.apiserver = ApiServer(
+            self.env, recorder, scenario.service_accounts, scenario.secrets
+        )
         self.kubelet = Kubelet(
             self.env, scenario, self.features, self.apiserver, self.streams, recorder
         )
 
     def run(self) -> None:
         """Create the pods at t = 0, play the actions, run to the scenario's end."""
+        created_later = {
+            a.pod for a in self.scenario.actions if a.kind is ActionKind.CREATE
+        }
         for pod in self.scenario.pods:
-            self.apiserver.create_pod(pod, self.streams.for_pod(pod.name))
+            if pod.name not in created_later:
+                self.apiserver.create_pod(pod, self.streams.for_pod(pod.name))
         for action in self.scenario.actions:
             self.env.process(self._play(action))
         self.env.run(until=self.scenario.duration_seconds)
@@ -53,6 +59,15 @@ class Cluster:
 
         if action.kind is ActionKind.SET_IMAGE:
             api.set_image(action.pod, action.container, action.image)
+            return
+
+        if action.kind is ActionKind.CREATE:
+            pod = self.scenario.pod(action.pod)
+            api.create_pod(pod, self.streams.for_pod(pod.name))
+            return
+
+        if action.kind is ActionKind.SET_SERVICE_ACCOUNT:
+            api.set_service_account(action.pod, action.service_account)
             return
 
         fault = action.fault

@@ -15,6 +15,7 @@ import simpy
 
 from sim.kube.apiserver import ApiServer, PodObject
 from sim.kube.application import Application
+from sim.kube.images import ImageManager
 from sim.kube.kuberuntime import (
     Kill,
     KubeGenericRuntimeManager,
@@ -122,6 +123,7 @@ class Kubelet:
             self.cluster.probe_grid_phase,
         )
         self.applications: dict[tuple[str, str], Application] = {}
+        self.images = ImageManager(env, self.cluster, scenario.registries, recorder)
         self.runtime_manager = KubeGenericRuntimeManager(
             env,
             features,
@@ -130,6 +132,8 @@ class Kubelet:
             self.probe_manager.results,
             recorder,
             self.applications,
+            self.images,
+            apiserver.secrets,
         )
         self.workers: dict[str, PodWorker] = {}
         self.pods: dict[str, PodObject] = {}

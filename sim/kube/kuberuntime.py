@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 
 import simpy
@@ -17,6 +17,7 @@ import simpy
 from sim.kube.apiserver import PodObject
 from sim.kube.application import AnswerKind, Application
 from sim.kube.backoff import Backoff
+from sim.kube.images import ImageManager
 from sim.kube.log import SimLogger
 from sim.kube.prober.results import Result, ResultsManager
 from sim.kube.runtime import (
@@ -32,8 +33,8 @@ from sim.scenario.spec import (
     ExecAction,
     HTTPGetAction,
     ProbeType,
-    PullPolicy,
     RestartPolicy,
+    Secret,
     SleepAction,
 )
 from sim.trace import EventRecord, KillCause, Reason, Recorder
@@ -160,6 +161,8 @@ class KubeGenericRuntimeManager:
         results: dict[ProbeType, ResultsManager],
         recorder: Recorder,
         applications: dict[tuple[str, str], Application],
+        images: ImageManager,
+        secrets: Mapping[str, Secret],
     ) -> None:
         self.env = env
         self.features = features
@@ -168,6 +171,8 @@ class KubeGenericRuntimeManager:
         self.results = results
         self.recorder = recorder
         self.applications = applications
+        self.images = images
+        self.secrets = secrets
         self.log = SimLogger(env, "kuberuntime")
         self.backoff = Backoff(
             features.crashloop_initial_seconds,
@@ -292,36 +297,13 @@ class KubeGenericRuntimeManager:
             )
             return SyncResult(SyncOutcome.BACKOFF, expiry)
 
-        # EnsureImageExists: images on the node by default; Always pulls each time.
-        pull = container.image_pull_policy is PullPolicy.ALWAYS or (
-            container.image_pull_policy is PullPolicy.IF_NOT_PRESENT
-            and not self.cluster.images_present
+        # EnsureImageExists: policy, registry, pull secrets and the pull back-off.
+        pulled = yield from self.images.ensure_image_exists(
+            pod, container, restart_count, self.secrets
         )
-        if pull:
-            self._event(
-                pod,
-                name,
-                Reason.PULLING,
-                restart_count,
-                f'Pulling image "{container.image}"',
-            )
-            took = self.cluster.image_pull_latency.sample(pod.rng)
-            yield self.env.timeout(took)
-            self._event(
-                pod,
-                name,
-                Reason.PULLED,
-                restart_count,
-                f'Successfully pulled image "{container.image}" in {took:.3f}s',
-            )
-        else:
-            self._event(
-                pod,
-                name,
-                Reason.PULLED,
-                restart_count,
-                f'Container image "{container.image}" already present on machine',
-            )
+        if pulled.error is not None:
+            self.reasons[(pod.uid, name)] = (pulled.error.value, pulled.message)
+            return SyncResult(SyncOutcome.ERROR)
 
         # Create and start: the runtime latency, then the process runs.
         yield self.env.timeout(self.cluster.container_start_latency.sample(pod.rng))

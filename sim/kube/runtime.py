@@ -191,8 +191,12 @@ class ContainerRuntime:
             return
 
         # R5.5: a handler ends the process after its own delay, unless the timeout
-        # strikes first.
+        # strikes first. A shell runs its trap only when the foreground command
+        # it is waiting for ends.
         delay = sigterm.exit_after.sample(instance.application.rng)
+        if sigterm.kind is SigtermKind.TRAP:
+            uptime = instance.uptime(self.env.now)
+            delay += sigterm.next_boundary(uptime) - uptime
         if delay >= timeout_seconds:
             yield instance.exited | self.env.timeout(timeout_seconds)
             self.exit(instance, SIGKILL_EXIT_CODE)

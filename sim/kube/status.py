@@ -17,7 +17,14 @@ import simpy
 from sim.kube.apiserver import PodObject
 from sim.kube.runtime import ContainerSnapshot, ContainerState
 from sim.scenario.spec import RestartPolicy
-from sim.trace import EventRecord, Reason, Recorder
+from sim.trace import (
+    ContainerStatusRecord,
+    EventRecord,
+    PodStatusRecord,
+    Reason,
+    Recorder,
+    TerminatedRecord,
+)
 
 
 class PodPhase(enum.Enum):
@@ -152,6 +159,53 @@ def update_conditions(pod: PodObject, status: PodStatus) -> None:
     status.ready = status.containers_ready and gates_ok
 
 
+def _state_name(status: ContainerStatus) -> str:
+    if status.running:
+        return "running"
+    if status.terminated:
+        return "terminated"
+    return "waiting"
+
+
+def _terminated(snapshot: ContainerSnapshot | None) -> TerminatedRecord | None:
+    if snapshot is None:
+        return None
+    return TerminatedRecord(
+        snapshot.exit_code, snapshot.reason, snapshot.started_at, snapshot.finished_at
+    )
+
+
+def status_record(now: float, pod: PodObject, status: PodStatus) -> PodStatusRecord:
+    """The status as a trace record, for readers of the API (kubectl views)."""
+    containers = tuple(
+        ContainerStatusRecord(
+            name=c.name,
+            container_id=c.container_id,
+            state=_state_name(c),
+            reason=c.waiting_reason or (c.terminated_reason if c.terminated else ""),
+            message=c.waiting_message,
+            started_at=c.started_at,
+            finished_at=c.finished_at,
+            exit_code=c.exit_code,
+            last_state=_terminated(c.last_terminated),
+            restart_count=c.restart_count,
+            ready=c.ready,
+            started=c.started,
+        )
+        for c in status.containers.values()
+    )
+    return PodStatusRecord(
+        time=now,
+        pod=pod.name,
+        phase=status.phase.value,
+        ready=status.ready,
+        containers_ready=status.containers_ready,
+        conditions=tuple(sorted(pod.gate_conditions.items())),
+        containers=containers,
+        deletion_timestamp=pod.deletion_timestamp,
+    )
+
+
 class StatusManager:
     """The kubelet's cached pod statuses, pushed to the API server at once."""
 
@@ -214,6 +268,7 @@ class StatusManager:
         self._statuses[pod.uid] = new
         pod.status = new
         self._record_transitions(pod, old, new)
+        self.recorder.record_status(status_record(self.env.now, pod, new))
 
     def _record_transitions(
         self, pod: PodObject, old: PodStatus | None, new: PodStatus

@@ -172,15 +172,36 @@ class SigtermKind(enum.Enum):
 
     IGNORE = "ignore"
     EXIT = "exit"
+    TRAP = "trap"
 
 
 @dataclass(frozen=True)
 class SigtermBehaviour:
-    """SIGTERM handling: ignore it, or exit ``exit_after`` seconds later."""
+    """SIGTERM handling: ignore it, exit ``exit_after`` later, or a shell trap.
+
+    ``TRAP`` is a shell's ``trap ... TERM``: the shell runs the handler only when its
+    current foreground command ends. ``boundaries`` are the uptimes at which a
+    foreground command ends (sorted); after the last one they repeat every
+    ``repeat_every`` seconds (a loop), or never (0). The handler then takes
+    ``exit_after`` and the process exits with ``exit_code``.
+    """
 
     kind: SigtermKind = SigtermKind.EXIT
     exit_after: Distribution = ZERO
     exit_code: int = 143
+    boundaries: tuple[float, ...] = ()
+    repeat_every: float = 0.0
+
+    def next_boundary(self, uptime_seconds: float) -> float:
+        """First foreground-command end at or after ``uptime_seconds`` (TRAP)."""
+        for boundary in self.boundaries:
+            if boundary >= uptime_seconds:
+                return boundary
+        if self.repeat_every <= 0:
+            return math.inf
+        last = self.boundaries[-1] if self.boundaries else 0.0
+        periods = math.ceil((uptime_seconds - last) / self.repeat_every)
+        return last + max(periods, 1) * self.repeat_every
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.scenario.behaviour import Behaviour, Distribution, DistributionKind
-from sim.scenario.spec import KubeObject, Pod, Probe, ProbeType
+from sim.scenario.spec import (
+    KubeObject,
+    Pod,
+    Probe,
+    ProbeType,
+    Secret,
+    ServiceAccount,
+)
 
 DEFAULT_SEED = 1
 DEFAULT_DURATION_SECONDS = 600.0
@@ -72,6 +79,34 @@ class ClusterSpec:
         return None
 
 
+class PullFailure(enum.Enum):
+    """How a pull from a registry fails when it does."""
+
+    UNAUTHORIZED = "unauthorized"
+    NOT_FOUND = "notFound"
+    TIMEOUT = "timeout"
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    """One image registry as the node sees it.
+
+    ``server`` is the host (``registry.example.com``, ``localhost:5000``;
+    ``docker.io`` for images without a host). A private registry accepts only the
+    listed credentials; anonymous pulls and wrong passwords fail ``unauthorized``.
+    Images listed in ``missing_images`` (``repo:tag`` as written in the pod) fail
+    ``notFound``; an ``unreachable`` registry fails every pull after ``timeout``.
+    """
+
+    server: str
+    private: bool = False
+    credentials: tuple[tuple[str, str], ...] = ()
+    pull_latency: Distribution | None = None
+    missing_images: tuple[str, ...] = ()
+    unreachable: bool = False
+    timeout_seconds: float = 30.0
+
+
 class FaultKind(enum.Enum):
     """What a fault does to the application."""
 
@@ -89,8 +124,9 @@ class Fault:
     the listening socket stays open, so TCP probes pass (R4.3); it ends after
     ``for_seconds`` or when the instance it struck is replaced.
     ``crash``: the running instance exits at once with ``exit_code``.
-    ``slow``: every answer takes ``latency`` longer, across restarts, for
-    ``for_seconds``.
+    ``slow``: every answer of the application (HTTP, gRPC, exec) takes ``latency``
+    longer, across restarts, for ``for_seconds``; TCP connects are answered by the
+    kernel and stay fast.
     ``recover``: ends every hang and slow-down of the container.
     """
 
@@ -108,6 +144,8 @@ class ActionKind(enum.Enum):
     DELETE = "delete"
     SET_CONDITION = "setCondition"
     SET_IMAGE = "setImage"
+    SET_SERVICE_ACCOUNT = "setServiceAccount"
+    CREATE = "create"
     FAULT = "fault"
 
 
@@ -123,6 +161,7 @@ class Action:
     condition_type: str = ""
     condition_status: bool = True
     image: str = ""
+    service_account: str = ""
     fault: Fault | None = None
     source_line: int = field(default=0, compare=False)
 
@@ -138,6 +177,9 @@ class Scenario:
     cluster: ClusterSpec = ClusterSpec()
     behaviours: tuple[Behaviour, ...] = ()
     actions: tuple[Action, ...] = ()
+    service_accounts: tuple[ServiceAccount, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    registries: tuple[RegistrySpec, ...] = ()
     other_objects: tuple[KubeObject, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)

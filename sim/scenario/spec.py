@@ -125,6 +125,32 @@ class ContainerPort:
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """One entry of a container's ``volumeMounts``."""
+
+    name: str
+    mount_path: str
+    read_only: bool = False
+
+
+class VolumeKind(enum.Enum):
+    """The source of a pod volume, as far as admission cares."""
+
+    SECRET = "secret"
+    PROJECTED = "projected"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Volume:
+    """One entry of ``spec.volumes``: its name and the secrets it reads."""
+
+    name: str
+    kind: VolumeKind = VolumeKind.OTHER
+    secret_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Container:
     """A container of a pod, as far as the model needs it."""
 
@@ -139,6 +165,7 @@ class Container:
     startup_probe: Probe | None = None
     pre_stop: LifecycleHandler | None = None
     env: tuple[tuple[str, str], ...] = ()
+    volume_mounts: tuple[VolumeMount, ...] = ()
 
     def probe(self, probe_type: ProbeType) -> Probe | None:
         """Return the probe of the given type, or None."""
@@ -180,6 +207,10 @@ class Pod:
     readiness_gates: tuple[str, ...] = ()
     service_account_name: str = "default"
     init_containers: tuple[Container, ...] = ()
+    automount_service_account_token: bool | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    env_secret_refs: tuple[tuple[str, str], ...] = ()
     source_line: int = field(default=0, compare=False)
 
     @property
@@ -193,6 +224,78 @@ class Pod:
             if container.name == name:
                 return container
         raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class RegistryCredential:
+    """A user name and password for one registry server, from a pull secret."""
+
+    server: str
+    username: str
+    password: str
+
+
+class SecretType(enum.Enum):
+    """Secret ``type`` values with a meaning to the model."""
+
+    OPAQUE = "Opaque"
+    SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+    DOCKERCFG = "kubernetes.io/dockercfg"
+    DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+    BASIC_AUTH = "kubernetes.io/basic-auth"
+    SSH_AUTH = "kubernetes.io/ssh-auth"
+    TLS = "kubernetes.io/tls"
+    BOOTSTRAP_TOKEN = "bootstrap.kubernetes.io/token"
+
+
+SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name"
+ENFORCE_MOUNTABLE_SECRETS_ANNOTATION = "kubernetes.io/enforce-mountable-secrets"
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secret: its type and its keys (values decoded from base64).
+
+    ``credentials`` holds the registry credentials of a ``dockerconfigjson`` or
+    ``dockercfg`` secret, decoded by the reader.
+    """
+
+    metadata: ObjectMeta
+    type: str = SecretType.OPAQUE.value
+    data: tuple[tuple[str, bytes], ...] = ()
+    credentials: tuple[RegistryCredential, ...] = ()
+    source_line: int = field(default=0, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The secret's name."""
+        return self.metadata.name
+
+    def annotation(self, key: str) -> str | None:
+        """The value of one annotation, or None."""
+        return dict(self.metadata.annotations).get(key)
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """A ServiceAccount: token automounting, pull secrets, mountable secrets."""
+
+    metadata: ObjectMeta
+    automount_service_account_token: bool | None = None
+    image_pull_secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = ()
+    source_line: int = field(default=0, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The account's name."""
+        return self.metadata.name
+
+    @property
+    def enforces_mountable_secrets(self) -> bool:
+        """R10.5: whether pods may only use the secrets this account lists."""
+        annotations = dict(self.metadata.annotations)
+        return annotations.get(ENFORCE_MOUNTABLE_SECRETS_ANNOTATION) == "true"
 
 
 @dataclass(frozen=True)
