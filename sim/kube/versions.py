@@ -1,8 +1,10 @@
-"""Behaviour switches per Kubernetes release and feature gate, in one table.
+"""Behaviour switches per Kubernetes release and feature gate, in one place.
 
-"What changes in 1.35" is one read of ``SWITCHES`` and ``GATES``. Each entry is named
-after the upstream pull request or gate it follows; ``resolve`` turns a cluster's
-version and explicit gate settings into the flat ``KubeletFeatures`` the model reads.
+"What changes in 1.35" is one read of ``SWITCHES`` here and of ``GATES`` in
+``sim.scenario.gates`` (kept with the reader, which validates gate settings). Each
+entry is named after the upstream pull request or gate it follows; ``resolve``
+turns a cluster's version and explicit gate settings into the flat
+``KubeletFeatures`` the model reads.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.scenario.document import ClusterSpec, ReducedDecayReading
+from sim.scenario.gates import GATE_NAMES, GATES, Gate, gate_problem
+
+__all__ = ["GATES", "GATE_NAMES", "SWITCHES", "Gate", "KubeletFeatures", "resolve"]
 
 SUPPORTED_MINORS = range(27, 36)
 
@@ -24,23 +29,7 @@ class Switch:
     summary: str
 
 
-@dataclass(frozen=True)
-class Gate:
-    """A feature gate: its default per release and the release that locked it."""
-
-    name: str
-    since_minor: int
-    default_on_from: int | None
-    locked_from: int | None
-    upstream: str
-    summary: str
-
-    def default(self, minor: int) -> bool:
-        """Default value of the gate in release ``1.minor``."""
-        return self.default_on_from is not None and minor >= self.default_on_from
-
-
-# Releases in which a behaviour changed without a gate (kubelet-semantics.md R3, R6).
+# Releases in which a behaviour changed without a gate (fidelity.md, R3 and R6).
 SWITCHES: tuple[Switch, ...] = (
     Switch(
         "readiness_ticker_reset",
@@ -69,68 +58,6 @@ SWITCHES: tuple[Switch, ...] = (
         "instead of the 10-15 s error grid",
     ),
 )
-
-GATES: tuple[Gate, ...] = (
-    Gate(
-        "ExecProbeTimeout",
-        20,
-        20,
-        35,
-        "KEP-1972",
-        "R4.4: exec probes fail at timeoutSeconds; off, they wait for the command",
-    ),
-    Gate(
-        "ProbeTerminationGracePeriod",
-        21,
-        25,
-        28,
-        "KEP-2238",
-        "R5.4: a liveness or startup probe's terminationGracePeriodSeconds is used",
-    ),
-    Gate(
-        "KubeletCrashLoopBackOffMax",
-        32,
-        35,
-        None,
-        "KEP-4603",
-        "R6.1: kubelet crashLoopBackOff.maxContainerRestartPeriod caps back-off",
-    ),
-    Gate(
-        "ReduceDefaultCrashLoopBackOffDecay",
-        33,
-        None,
-        None,
-        "KEP-4603",
-        "R6.1: CrashLoopBackOff starts at 1 s and is capped at 60 s",
-    ),
-    Gate(
-        "ChangeContainerStatusOnKubeletRestart",
-        35,
-        None,
-        None,
-        "kube_features.go",
-        "R3.13: readiness is reset on kubelet restart (kubelet restarts are not "
-        "simulated yet, so this gate has no effect)",
-    ),
-    Gate(
-        "SidecarContainers",
-        28,
-        29,
-        33,
-        "KEP-753",
-        "R2.6: restartable init containers (init containers are not simulated yet)",
-    ),
-    Gate(
-        "ContainerRestartRules",
-        34,
-        35,
-        None,
-        "KEP-5307",
-        "R2.6: per-container restart rules (not simulated yet)",
-    ),
-)
-
-GATE_NAMES = tuple(gate.name for gate in GATES)
 
 # CrashLoopBackOff constants (kubelet.go initialCrashLoopBackOff, MaxCrashLoopBackOff).
 CRASHLOOP_INITIAL_SECONDS = 10.0
@@ -177,20 +104,10 @@ def problems(cluster: ClusterSpec) -> list[str]:
             f"supported values are 1.{SUPPORTED_MINORS[0]} to 1.{SUPPORTED_MINORS[-1]}"
         )
         return found
-    by_name = {gate.name: gate for gate in GATES}
     for name, value in cluster.feature_gates:
-        gate = by_name.get(name)
-        if gate is None:
-            found.append(f"unknown feature gate {name!r}")
-            continue
-        if minor < gate.since_minor:
-            found.append(f"feature gate {name} does not exist in 1.{minor}")
-            continue
-        locked = gate.locked_from is not None and minor >= gate.locked_from
-        if locked and value != gate.default(minor):
-            found.append(
-                f"feature gate {name} is locked to {gate.default(minor)} in 1.{minor}"
-            )
+        problem = gate_problem(name, value, minor)
+        if problem is not None:
+            found.append(problem)
     return found
 
 

@@ -40,6 +40,7 @@ from sim.scenario.fields import (
     Str,
     Values,
 )
+from sim.scenario.gates import GATE_NAMES, gate_problem
 from sim.scenario.names import (
     DNS_SUBDOMAIN_PATTERN,
     QUALIFIED_NAME_PATTERN,
@@ -52,15 +53,7 @@ from sim.scenario.spec import Pod
 API_VERSION = "probesim/v1alpha1"
 KIND = "Scenario"
 SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(27, 36))
-FEATURE_GATES = (
-    "ReduceDefaultCrashLoopBackOffDecay",
-    "KubeletCrashLoopBackOffMax",
-    "ExecProbeTimeout",
-    "ProbeTerminationGracePeriod",
-    "ChangeContainerStatusOnKubeletRestart",
-    "SidecarContainers",
-    "ContainerRestartRules",
-)
+FEATURE_GATES = GATE_NAMES
 _DEFAULT_CLUSTER = ClusterSpec()
 
 
@@ -157,6 +150,19 @@ _CRASH_LOOP = Obj(
 )
 
 
+def _check_gates(values: Values) -> None:
+    """A gate must exist in the chosen release and may not move a locked value."""
+    if not values.ok("kubernetesVersion", "featureGates"):
+        return
+    minor = int(values["kubernetesVersion"].split(".")[1])
+    gates = values.at("featureGates")
+    node = values.node.get("featureGates")
+    for name, value in values["featureGates"]:
+        problem = gate_problem(name, value, minor)
+        if problem is not None:
+            gates.key(node, name).invalid(value, problem)
+
+
 def _build_cluster(values: Values) -> ClusterSpec:
     return ClusterSpec(
         kubernetes_version=values["kubernetesVersion"],
@@ -247,6 +253,7 @@ CLUSTER = Obj(
             format_duration(_DEFAULT_CLUSTER.sync_frequency_seconds),
         ),
     ),
+    check=_check_gates,
     build=_build_cluster,
     description="Cluster, kubelet and container runtime settings.",
     schema_name="cluster",

@@ -157,6 +157,21 @@ def _dead(handler: object, timeout: float, target: ProbeTarget) -> ProbeOutcome:
     )
 
 
+def died_during(handler: object, elapsed_seconds: float) -> ProbeOutcome:
+    """The outcome of an attempt whose process exited before it answered.
+
+    The runtime ends an exec session with an error (discarded, R4.1); an HTTP, TCP
+    or gRPC connection is reset, which is a Failure (R4.2, R4.5).
+    """
+    if isinstance(handler, ExecAction):
+        return ProbeOutcome(
+            ProbeResult.ERROR, elapsed_seconds, "container exited during the exec"
+        )
+    return ProbeOutcome(
+        ProbeResult.FAILURE, elapsed_seconds, "read: connection reset by peer"
+    )
+
+
 def _port_error(port: int | str, container: Container) -> ProbeOutcome:
     # R2.4: an unresolvable port is an error, retried and then discarded.
     return ProbeOutcome(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.kube.apiserver import PodObject
-from sim.kube.prober.prober import ProbeTarget, run_probe
+from sim.kube.prober.prober import ProbeTarget, died_during, run_probe
 from sim.kube.prober.results import Result
 from sim.kube.runtime import ContainerState
 from sim.scenario.spec import Container, Probe, ProbeType, RestartPolicy
@@ -206,10 +206,20 @@ class ProbeWorker:
             alive=instance.state is ContainerState.RUNNING,
         )
         outcome = run_probe(self.probe, target, self.manager.features)
+        started = env.now
+        if outcome.duration_seconds > 0:
+            exited = instance.exited
+            if target.alive and exited is not None:
+                yield env.timeout(outcome.duration_seconds) | exited
+            else:
+                yield env.timeout(outcome.duration_seconds)
+
+        # The process died during the attempt: the connection or exec session ends
+        # with it, at that moment.
+        if target.alive and instance.state is not ContainerState.RUNNING:
+            outcome = died_during(self.probe.handler, env.now - started)
         outcome_result = outcome.result
-        duration, message = outcome.duration_seconds, outcome.message
-        if duration > 0:
-            yield env.timeout(duration)
+        duration, message = env.now - started, outcome.message
         if self.stopped:
             return False
         self._record(outcome_result, duration, message, c.restart_count)
