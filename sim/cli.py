@@ -7,6 +7,7 @@ field); 1 an internal error, which is a bug in probesim and says so.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import sys
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from sim.scenario.document import Scenario
     from sim.scenario.errors import Problem
+    from sim.simulation import SimulationResult
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -57,7 +60,36 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("directory", type=Path, metavar="DIR")
 
     commands.add_parser("schema", help="print the JSON Schema of the Scenario document")
+
+    describe = commands.add_parser(
+        "describe", help="what `kubectl describe pod` shows at an instant"
+    )
+    describe.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    _add_instant_arguments(describe)
+    describe.add_argument("--pod", help="only this pod (every pod when absent)")
+
+    get = commands.add_parser("get", help="what `kubectl get` shows at an instant")
+    get.add_argument("resource", metavar="RESOURCE", help=", ".join(_GET_RESOURCES))
+    get.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
+    _add_instant_arguments(get)
     return parser
+
+
+# kubectl's names of the resources `get` shows (plural, singular, short).
+_GET_RESOURCES = {
+    "pods": ("pods", "pod", "po"),
+    "serviceaccounts": ("serviceaccounts", "serviceaccount", "sa"),
+    "secrets": ("secrets", "secret"),
+}
+# A run reaches just past --at, so that events at exactly --at have happened.
+_PAST_INSTANT = 1e-6
+
+
+def _add_instant_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--at", help="the instant on the scenario clock (35s, 2m); default the end"
+    )
+    parser.add_argument("--seed", type=int, help="seed of the run")
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -102,32 +134,51 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_INVALID
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
+def _load_checked(args: argparse.Namespace) -> Scenario:
+    """Check ``--seed``, load the scenario, print its warnings, check its version."""
     from sim.kube.versions import VersionError, resolve
-    from sim.output import write_run
-    from sim.scenario.durations import parse_duration
     from sim.scenario.reader import load_scenario
-    from sim.simulation import simulate
 
-    if args.runs < 1:
-        raise _UsageError(f"--runs must be at least 1, not {args.runs}")
     if args.seed is not None and args.seed < 0:
         raise _UsageError(f"--seed must be 0 or more, not {args.seed}")
     scenario = load_scenario(args.scenario)
     for warning in scenario.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.duration is not None:
-        try:
-            seconds = parse_duration(args.duration)
-        except ValueError as error:
-            raise _UsageError(f"--duration: {error}") from None
-        if seconds <= 0:
-            raise _UsageError("--duration must be more than 0")
-        scenario = scenario.with_duration(seconds)
     try:
         resolve(scenario.cluster)
     except VersionError as error:
         raise _UsageError(f"{args.scenario}: spec.cluster: {error}") from None
+    return scenario
+
+
+def _duration_option(name: str, value: str) -> float:
+    """Seconds of a duration option, or a usage error naming the option."""
+    from sim.scenario.durations import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise _UsageError(f"{name}: {error}") from None
+
+
+def _did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """``; did you mean "x"?`` for the closest choice, or "" when none is close."""
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f'; did you mean "{close[0]}"?' if close else ""
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.output import write_run
+    from sim.simulation import simulate
+
+    if args.runs < 1:
+        raise _UsageError(f"--runs must be at least 1, not {args.runs}")
+    scenario = _load_checked(args)
+    if args.duration is not None:
+        seconds = _duration_option("--duration", args.duration)
+        if seconds <= 0:
+            raise _UsageError("--duration must be more than 0")
+        scenario = scenario.with_duration(seconds)
 
     seed = scenario.seed if args.seed is None else args.seed
     results = [simulate(scenario, seed + i, run=i) for i in range(args.runs)]
@@ -157,6 +208,69 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_instant(args: argparse.Namespace) -> tuple[Scenario, float]:
+    """The scenario to show and the instant ``--at`` (default: its end)."""
+    scenario = _load_checked(args)
+    if args.at is None:
+        return scenario, scenario.duration_seconds
+    return scenario, _duration_option("--at", args.at)
+
+
+def _simulate_to(
+    scenario: Scenario, at: float, args: argparse.Namespace
+) -> SimulationResult:
+    """Run the scenario just past ``at``, so that events at ``at`` have happened."""
+    from sim.simulation import simulate
+
+    seed = scenario.seed if args.seed is None else args.seed
+    return simulate(scenario.with_duration(at + _PAST_INSTANT), seed)
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    from sim.analysis.kubectl import PodNotFoundError, describe_pod, describe_pods
+    from sim.scenario.durations import format_duration
+
+    scenario, at = _load_instant(args)
+    if args.pod is None:
+        print(describe_pods(_simulate_to(scenario, at, args), at), end="")
+        return EXIT_OK
+    names = [pod.name for pod in scenario.pods]
+    if args.pod not in names:
+        raise _UsageError(
+            f'{args.scenario} has no pod "{args.pod}" (pods: {", ".join(names)})'
+            + _did_you_mean(args.pod, names)
+        )
+    try:
+        print(describe_pod(_simulate_to(scenario, at, args), args.pod, at), end="")
+    except PodNotFoundError as error:
+        raise _UsageError(
+            f'Error from server (NotFound): pods "{error.pod}" not found at '
+            f"{format_duration(at)} ({error.detail})"
+        ) from None
+    return EXIT_OK
+
+
+def _cmd_get(args: argparse.Namespace) -> int:
+    from sim.analysis.kubectl import get_pods, get_secrets, get_serviceaccounts
+
+    views = {
+        "pods": get_pods,
+        "serviceaccounts": get_serviceaccounts,
+        "secrets": get_secrets,
+    }
+    aliases = {name: kind for kind, names in _GET_RESOURCES.items() for name in names}
+    kind = aliases.get(args.resource.lower())
+    if kind is None:
+        raise _UsageError(
+            f'the server doesn\'t have a resource type "{args.resource}" '
+            f"(probesim shows {', '.join(_GET_RESOURCES)})"
+            + _did_you_mean(args.resource.lower(), list(aliases))
+        )
+    scenario, at = _load_instant(args)
+    print(views[kind](_simulate_to(scenario, at, args), at), end="")
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from sim.scenario.schema import scenario_json_schema
 
@@ -168,13 +282,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     from sim.scenario.errors import ScenarioError
 
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as usage:  # argparse has printed the problem or the help
+        return int(usage.code or 0)
     _configure_logging(args.verbose)
     handlers = {
         "run": _cmd_run,
         "validate": _cmd_validate,
         "plot": _cmd_plot,
         "schema": _cmd_schema,
+        "describe": _cmd_describe,
+        "get": _cmd_get,
     }
     try:
         return handlers[args.command](args)

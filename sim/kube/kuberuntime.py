@@ -277,6 +277,9 @@ class KubeGenericRuntimeManager:
         """Back-off check, image, create and start one container (startContainer)."""
         name = container.name
         latest = next((s for s in snapshot if s.name == name), None)
+        # The event log's restart count is the container's count after the event:
+        # the current instance's until the new one is created (R5.6).
+        current = latest.restart_count if latest else 0
         restart_count = latest.restart_count + 1 if latest else 0
 
         in_backoff, expiry = self.do_backoff(pod, container, snapshot)
@@ -292,14 +295,14 @@ class KubeGenericRuntimeManager:
                 pod,
                 name,
                 Reason.BACK_OFF,
-                restart_count - 1,
+                current,
                 f"Back-off restarting failed container {name} in pod {pod.full_name}",
             )
             return SyncResult(SyncOutcome.BACKOFF, expiry)
 
         # EnsureImageExists: policy, registry, pull secrets and the pull back-off.
         pulled = yield from self.images.ensure_image_exists(
-            pod, container, restart_count, self.secrets
+            pod, container, current, self.secrets
         )
         if pulled.error is not None:
             self.reasons[(pod.uid, name)] = (pulled.error.value, pulled.message)

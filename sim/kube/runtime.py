@@ -101,6 +101,13 @@ class ContainerRuntime:
                 return instance
         raise KeyError(container_id)
 
+    def restart_count(self, pod_uid: str, name: str) -> int:
+        """The container's restart count: that of its newest instance (R5.6)."""
+        for instance in reversed(self.instances(pod_uid)):
+            if instance.name == name:
+                return instance.restart_count
+        return 0
+
     def running(self, pod_uid: str, name: str) -> ContainerInstance | None:
         """The running instance of a container, if any."""
         for instance in reversed(self.instances(pod_uid)):

@@ -90,7 +90,8 @@ def test_exit_then_restart(name: str, seed: int) -> None:
     ev = example(name, seed)
     for instance in range(1, 3):
         died = times_of(ev, "Exited", restart_count=instance - 1)[0]
-        pulled = times_of(ev, "Pulled", restart_count=instance)[0]
+        # Pulled still carries the old count: the new instance does not exist yet.
+        pulled = times_of(ev, "Pulled", restart_count=instance - 1)[-1]
         created = times_of(ev, "Created", restart_count=instance)[0]
         started = times_of(ev, "Started", restart_count=instance)[0]
         # The restart is in the sync that killed: the image check at the death.

@@ -222,7 +222,8 @@ class ProbeWorker:
         duration, message = env.now - started, outcome.message
         if self.stopped:
             return False
-        self._record(outcome_result, duration, message, c.restart_count)
+        count = self.manager.runtime.restart_count(self.pod.uid, self.container.name)
+        self._record(outcome_result, duration, message, count)
 
         # R4.1: an error is discarded: it neither counts nor resets the run.
         if outcome_result is ProbeResult.ERROR:
