@@ -970,7 +970,7 @@ def test_init_containers_warn() -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    ["ServiceAccount", "Secret", "Service", "Deployment", "ReplicaSet", "ConfigMap"],
+    ["Service", "Deployment", "ReplicaSet", "ConfigMap"],
 )
 def test_kept_kinds(kind: str) -> None:
     text = POD_HEAD + f"---\napiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n"
@@ -1231,7 +1231,7 @@ ROUND_TRIP_CASES = {
     "full": FULL,
     "kubectl": KUBECTL_POD,
     "minimal": POD_HEAD,
-    "kept-objects": POD_HEAD + "---\napiVersion: v1\nkind: Secret\nmetadata: {}\n",
+    "kept-objects": POD_HEAD + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {}\n",
     "probes": pod(
         "livenessProbe:\n  grpc: {port: 9000, service: x}\n"
         "  terminationGracePeriodSeconds: 3\n"
@@ -1428,7 +1428,7 @@ def test_docs_cover_every_field() -> None:
 def test_anchors_standard_tags_and_merge_keys() -> None:
     text = scenario(
         "cluster:\n  imagesPresent: &no false\n"
-        "  featureGates: {ExecProbeTimeout: *no}\n",
+        "  featureGates: {ReduceDefaultCrashLoopBackOffDecay: *no}\n",
         pods=pod(
             "livenessProbe: &probe\n  httpGet: {port: 8080}\n  periodSeconds: 5\n"
             "readinessProbe:\n  <<: *probe\n  periodSeconds: !!int '2'\n"
@@ -1437,7 +1437,7 @@ def test_anchors_standard_tags_and_merge_keys() -> None:
     )
     s = read(text)
     assert s.cluster.images_present is False
-    assert s.cluster.gate("ExecProbeTimeout") is False
+    assert s.cluster.gate("ReduceDefaultCrashLoopBackOffDecay") is False
     container = s.pods[0].containers[0]
     assert container.readiness_probe is not None
     assert container.readiness_probe.period_seconds == 2

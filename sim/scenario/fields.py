@@ -247,6 +247,44 @@ class ListOf(ValueType):
 
 
 @dataclass(frozen=True)
+class UniqueListOf(ValueType):
+    """A ``ListOf`` whose items may not repeat a key (a registry's server).
+
+    ``key`` returns an item's key and the path of the YAML field that holds it
+    (``("dockerRegistry", "name")``), or None for items without one. A repeat is
+    reported as ``Duplicate value`` at that field.
+    """
+
+    items: ListOf
+    key: Callable[[Any], tuple[Any, tuple[str, ...]] | None]
+
+    def read(self, ctx: Ctx, value: Any) -> Any:
+        """Read the list, then report every repeated key."""
+        result = self.items.read(ctx, value)
+        if result is INVALID:
+            return INVALID
+        seen: set[Any] = set()
+        repeated = False
+        for index, item in enumerate(result):
+            found = self.key(item)
+            if found is None:
+                continue
+            key, path = found
+            if key in seen:
+                at, node = ctx.item(value, index), value[index]
+                for name in path:
+                    at, node = at.key(node, name), node.get(name)
+                at.duplicate(node)
+                repeated = True
+            seen.add(key)
+        return INVALID if repeated else result
+
+    def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        """Return the list's schema (uniqueness is checked by the reader only)."""
+        return self.items.json_schema(defs)
+
+
+@dataclass(frozen=True)
 class MapOf(ValueType):
     """A mapping with free-form string keys, read into a tuple of pairs."""
 

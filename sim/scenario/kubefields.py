@@ -1,4 +1,4 @@
-"""Field names of the Kubernetes API objects a scenario's Pods are made of.
+"""Field names of the Kubernetes API objects a scenario's manifests are made of.
 
 Written out from the Kubernetes API reference (v1.35). The reader models some of
 these fields; the others are accepted and their subtree is not inspected, so that
@@ -98,3 +98,93 @@ POD_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
 LIFECYCLE_FIELDS = ("postStart", "preStop", "stopSignal")
 CONTAINER_PORT_FIELDS = ("containerPort", "hostIP", "hostPort", "name", "protocol")
 ENV_VAR_FIELDS = ("name", "value", "valueFrom")
+ENV_VAR_SOURCE_FIELDS = (
+    "configMapKeyRef",
+    "fieldRef",
+    "fileKeyRef",
+    "resourceFieldRef",
+    "secretKeyRef",
+)
+SECRET_KEY_SELECTOR_FIELDS = ("key", "name", "optional")
+ENV_FROM_SOURCE_FIELDS = ("configMapRef", "prefix", "secretRef")
+SECRET_ENV_SOURCE_FIELDS = ("name", "optional")
+VOLUME_MOUNT_FIELDS = (
+    "mountPath",
+    "mountPropagation",
+    "name",
+    "readOnly",
+    "recursiveReadOnly",
+    "subPath",
+    "subPathExpr",
+)
+VOLUME_SOURCES = (
+    "awsElasticBlockStore",
+    "azureDisk",
+    "azureFile",
+    "cephfs",
+    "cinder",
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "fc",
+    "flexVolume",
+    "flocker",
+    "gcePersistentDisk",
+    "gitRepo",
+    "glusterfs",
+    "hostPath",
+    "image",
+    "iscsi",
+    "nfs",
+    "persistentVolumeClaim",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "projected",
+    "quobyte",
+    "rbd",
+    "scaleIO",
+    "secret",
+    "storageos",
+    "vsphereVolume",
+)
+VOLUME_FIELDS = ("name", *VOLUME_SOURCES)
+SECRET_VOLUME_SOURCE_FIELDS = ("defaultMode", "items", "optional", "secretName")
+PROJECTED_VOLUME_SOURCE_FIELDS = ("defaultMode", "sources")
+VOLUME_PROJECTION_FIELDS = (
+    "clusterTrustBundle",
+    "configMap",
+    "downwardAPI",
+    "podCertificate",
+    "secret",
+    "serviceAccountToken",
+)
+SECRET_PROJECTION_FIELDS = ("items", "name", "optional")
+LOCAL_OBJECT_REFERENCE_FIELDS = ("name",)
+OBJECT_REFERENCE_FIELDS = (
+    "apiVersion",
+    "fieldPath",
+    "kind",
+    "name",
+    "namespace",
+    "resourceVersion",
+    "uid",
+)
+SERVICE_ACCOUNT_FIELDS = (
+    "apiVersion",
+    "automountServiceAccountToken",
+    "imagePullSecrets",
+    "kind",
+    "metadata",
+    "secrets",
+)
+SECRET_FIELDS = (
+    "apiVersion",
+    "data",
+    "immutable",
+    "kind",
+    "metadata",
+    "stringData",
+    "type",
+)

@@ -121,3 +121,22 @@ def default_pull_policy(image: str) -> PullPolicy:
     if not colon or tag == "latest":
         return PullPolicy.ALWAYS
     return PullPolicy.IF_NOT_PRESENT
+
+
+CONFIG_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+
+
+def config_key(value: str) -> str | None:
+    """Check a key of a Secret's (or ConfigMap's) ``data``."""
+    if len(value) > 253:
+        return "must be no more than 253 characters"
+    if not re.fullmatch(CONFIG_KEY_PATTERN[1:-1], value):
+        return (
+            "a valid config key must consist of alphanumeric characters, '-', '_' or "
+            "'.' (e.g. 'key.name', or 'KEY_NAME', or 'key-name')"
+        )
+    if value in (".", ".."):
+        return f"must not be '{value}'"
+    if value.startswith(".."):
+        return "must not start with '..'"
+    return None

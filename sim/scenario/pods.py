@@ -1,22 +1,25 @@
 """Reading Pod manifests: field tables, the API server's defaults and validation.
 
-The tables below model the fields of Pod, ObjectMeta, PodSpec, Container, Probe and
-the handlers that the simulator uses (R2.1, R2.2). Every other field of the
-Kubernetes API (listed in ``kubefields``) is accepted and ignored, so ``kubectl get
-pod -o yaml`` output reads cleanly while a typo still gets an ``unknown field``
-error. Validation follows the API server (R2.3) and is worded like it; what the
-kubelet only finds at probe time (a named port the container does not have, R2.4) is
-a warning.
+The tables below model the fields of Pod, ObjectMeta, PodSpec, Container, Probe, the
+handlers, volumes and secret references that the simulator uses (R2.1, R2.2, R10).
+Every other field of the Kubernetes API (listed in ``kubefields``) is accepted and
+ignored, so ``kubectl get pod -o yaml`` output reads cleanly while a typo still gets
+an ``unknown field`` error. Validation follows the API server (R2.3) and is worded
+like it; what the kubelet only finds at probe time (a named port the container does
+not have, R2.4) is a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sim.scenario.context import INVALID, REQUIRED, Ctx
+from sim.scenario.context import INVALID, REQUIRED, Ctx, hint, show
 from sim.scenario.fields import (
+    Bool,
     Choice,
     Custom,
     Field,
@@ -30,11 +33,23 @@ from sim.scenario.fields import (
 from sim.scenario.kubefields import (
     CONTAINER_FIELDS,
     CONTAINER_PORT_FIELDS,
+    ENV_FROM_SOURCE_FIELDS,
     ENV_VAR_FIELDS,
+    ENV_VAR_SOURCE_FIELDS,
     LIFECYCLE_FIELDS,
+    LOCAL_OBJECT_REFERENCE_FIELDS,
     OBJECT_META_FIELDS,
     POD_FIELDS,
     POD_SPEC_FIELDS,
+    PROJECTED_VOLUME_SOURCE_FIELDS,
+    SECRET_ENV_SOURCE_FIELDS,
+    SECRET_KEY_SELECTOR_FIELDS,
+    SECRET_PROJECTION_FIELDS,
+    SECRET_VOLUME_SOURCE_FIELDS,
+    VOLUME_FIELDS,
+    VOLUME_MOUNT_FIELDS,
+    VOLUME_PROJECTION_FIELDS,
+    VOLUME_SOURCES,
 )
 from sim.scenario.names import (
     DNS_LABEL_PATTERN,
@@ -67,7 +82,11 @@ from sim.scenario.spec import (
     SleepAction,
     TCPSocketAction,
     URIScheme,
+    Volume,
+    VolumeKind,
+    VolumeMount,
 )
+from sim.scenario.yamlio import is_mapping, is_sequence
 
 # Probe integers left out or 0 take these values (R2.1).
 PROBE_DEFAULTS = {
@@ -83,12 +102,44 @@ PROBE_FIELD_OF = {
     ProbeType.READINESS: "readinessProbe",
     ProbeType.STARTUP: "startupProbe",
 }
+CONTAINER_LISTS = ("initContainers", "containers")
 _UID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://probesim.invalid/pods")
 
 
-def _ignored(all_fields: tuple[str, ...], table: tuple[Field, ...]) -> tuple[str, ...]:
+def ignored_fields(
+    all_fields: tuple[str, ...], table: tuple[Field, ...]
+) -> tuple[str, ...]:
+    """Return the fields of ``all_fields`` that ``table`` does not model."""
     modelled = {f.name for f in table}
     return tuple(name for name in all_fields if name not in modelled)
+
+
+def name_reference(
+    all_fields: tuple[str, ...],
+    schema_name: str,
+    key: str = "name",
+    *extra: Field,
+) -> Obj:
+    """Return the table of a reference to an object by name, read into the name.
+
+    Parameters
+    ----------
+    all_fields
+        Every field of the API type; those not modelled are accepted and ignored.
+    schema_name
+        The API type's name, for the JSON Schema.
+    key
+        The field holding the name (``secretName`` for secret volumes).
+    *extra
+        Further required fields, validated and not kept (a secret key).
+    """
+    table = (Field(key, Str(), REQUIRED, "Name of the object referred to."), *extra)
+    return Obj(
+        table,
+        ignored=ignored_fields(all_fields, table),
+        build=lambda v: v[key],
+        schema_name=schema_name,
+    )
 
 
 def _read_port(ctx: Ctx, value: Any) -> Any:
@@ -272,7 +323,7 @@ _LIFECYCLE_TABLE = (
 )
 LIFECYCLE = Obj(
     _LIFECYCLE_TABLE,
-    ignored=_ignored(LIFECYCLE_FIELDS, _LIFECYCLE_TABLE),
+    ignored=ignored_fields(LIFECYCLE_FIELDS, _LIFECYCLE_TABLE),
     check=_check_lifecycle,
     build=lambda v: v["preStop"],
     schema_name="Lifecycle",
@@ -285,40 +336,139 @@ _PORT_TABLE = (
 )
 CONTAINER_PORT = Obj(
     _PORT_TABLE,
-    ignored=_ignored(CONTAINER_PORT_FIELDS, _PORT_TABLE),
+    ignored=ignored_fields(CONTAINER_PORT_FIELDS, _PORT_TABLE),
     build=lambda v: ContainerPort(v["containerPort"], v["name"], v["protocol"]),
     schema_name="ContainerPort",
 )
 
 
-def _env_var(values: Values) -> tuple[str, str] | None:
-    if "value" not in values.given and values.node.get("valueFrom") is not None:
-        return None
-    return (values["name"], values["value"])
+@dataclass(frozen=True)
+class _Env:
+    """One ``env`` entry as read: a plain value, or a reference (to a secret)."""
+
+    pair: tuple[str, str] | None
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
+class _ReadContainer:
+    """A container as read, with the secrets its environment refers to."""
+
+    container: Container
+    secret_refs: tuple[str, ...] = ()
+
+
+LOCAL_OBJECT_REFERENCE = name_reference(
+    LOCAL_OBJECT_REFERENCE_FIELDS, "LocalObjectReference"
+)
+SECRET_KEY_SELECTOR = name_reference(
+    SECRET_KEY_SELECTOR_FIELDS,
+    "SecretKeySelector",
+    "name",
+    Field("key", Str(), REQUIRED, "Key of the secret."),
+)
+_ENV_SOURCE_TABLE = (
+    Field("secretKeyRef", SECRET_KEY_SELECTOR, None, "A key of a secret."),
+)
+ENV_VAR_SOURCE = Obj(
+    _ENV_SOURCE_TABLE,
+    ignored=ignored_fields(ENV_VAR_SOURCE_FIELDS, _ENV_SOURCE_TABLE),
+    build=lambda v: v["secretKeyRef"],
+    schema_name="EnvVarSource",
+)
+
+
+def _check_env_var(values: Values) -> None:
+    if values["value"] and "valueFrom" in values.given:
+        values.at("valueFrom").invalid(
+            "", "may not be specified when `value` is not empty"
+        )
+
+
+def _env_var(values: Values) -> _Env:
+    if "valueFrom" in values.given:
+        return _Env(None, values["valueFrom"])
+    return _Env((values["name"], values["value"]))
 
 
 _ENV_TABLE = (
     Field("name", Str(), REQUIRED, "Variable name."),
-    Field("value", Str(), "", "Value; valueFrom is accepted and ignored."),
+    Field("value", Str(), "", "Value."),
+    Field("valueFrom", ENV_VAR_SOURCE, None, "Value from elsewhere (a secret key)."),
 )
 ENV_VAR = Obj(
     _ENV_TABLE,
-    ignored=_ignored(ENV_VAR_FIELDS, _ENV_TABLE),
+    ignored=ignored_fields(ENV_VAR_FIELDS, _ENV_TABLE),
+    check=_check_env_var,
     build=_env_var,
     schema_name="EnvVar",
 )
+_ENV_FROM_TABLE = (
+    Field(
+        "secretRef",
+        name_reference(SECRET_ENV_SOURCE_FIELDS, "SecretEnvSource"),
+        None,
+        "Every key of a secret.",
+    ),
+)
+ENV_FROM_SOURCE = Obj(
+    _ENV_FROM_TABLE,
+    ignored=ignored_fields(ENV_FROM_SOURCE_FIELDS, _ENV_FROM_TABLE),
+    build=lambda v: v["secretRef"],
+    schema_name="EnvFromSource",
+)
+_MOUNT_TABLE = (
+    Field("name", Str(), REQUIRED, "Name of a volume of the pod."),
+    Field("mountPath", Str(), REQUIRED, "Where the volume appears in the container."),
+    Field("readOnly", Bool(), False, "Mount read-only.", False),
+)
+VOLUME_MOUNT = Obj(
+    _MOUNT_TABLE,
+    ignored=ignored_fields(VOLUME_MOUNT_FIELDS, _MOUNT_TABLE),
+    build=lambda v: VolumeMount(v["name"], v["mountPath"], v["readOnly"]),
+    schema_name="VolumeMount",
+)
+
+
+def _repeated(
+    values: Values, key: str, attribute: str, name: str
+) -> Iterator[tuple[Ctx, Any]]:
+    """Yield where and what each item of a list repeats of an earlier item.
+
+    ``attribute`` is read from the built items; ``name`` is its field in the YAML.
+    Empty values never repeat; nothing is yielded when the list is invalid.
+    """
+    items = values[key]
+    if items is INVALID:
+        return
+    raw = values.node.get(key)
+    seen: set[Any] = set()
+    for index, item in enumerate(items):
+        value = getattr(item, attribute)
+        if value and value in seen:
+            yield values.at(key).item(raw, index).key(raw[index], name), value
+        seen.add(value)
+
+
+def _raw_items(ctx: Ctx, node: Any, key: str) -> Iterator[tuple[Ctx, Any]]:
+    """Yield the context and YAML of each mapping item of the list ``node[key]``."""
+    items = node.get(key) if is_mapping(node) else None
+    if not is_sequence(items):
+        return
+    for index, item in enumerate(items):
+        if is_mapping(item):
+            yield ctx.key(node, key).item(items, index), item
 
 
 def _check_container(values: Values) -> None:
+    for at, path in _repeated(values, "volumeMounts", "mount_path", "mountPath"):
+        at.invalid(path, "must be unique")
+    for at, repeated_name in _repeated(values, "ports", "name", "name"):
+        at.duplicate(repeated_name)
     ports = values["ports"]
     if ports is INVALID:
         return
-    seen: set[str] = set()
-    for index, port in enumerate(ports):
-        if port.name and port.name in seen:
-            item = values.at("ports").item(values.node["ports"], index)
-            item.key(values.node["ports"][index], "name").duplicate(port.name)
-        seen.add(port.name)
+    seen = {port.name for port in ports}
     name = values["name"] if values.ok("name") else "?"
     for probe_type, key in PROBE_FIELD_OF.items():
         probe = values[key]
@@ -340,9 +490,13 @@ def _check_container(values: Values) -> None:
             )
 
 
-def _build_container(values: Values) -> Container:
+def _build_container(values: Values) -> _ReadContainer:
     image = values["image"]
-    return Container(
+    env: tuple[_Env, ...] = values["env"]
+    secrets = [e.secret for e in env if e.secret] + [
+        name for name in values["envFrom"] if name
+    ]
+    container = Container(
         name=values["name"],
         image=image,
         command=values["command"],
@@ -353,8 +507,10 @@ def _build_container(values: Values) -> Container:
         readiness_probe=values["readinessProbe"],
         startup_probe=values["startupProbe"],
         pre_stop=values["lifecycle"],
-        env=tuple(pair for pair in values["env"] if pair is not None),
+        env=tuple(e.pair for e in env if e.pair is not None),
+        volume_mounts=values["volumeMounts"],
     )
+    return _ReadContainer(container, tuple(dict.fromkeys(secrets)))
 
 
 _CONTAINER_TABLE = (
@@ -373,7 +529,9 @@ _CONTAINER_TABLE = (
     Field("readinessProbe", _probe_table(ProbeType.READINESS), None, "Gates Ready."),
     Field("startupProbe", _probe_table(ProbeType.STARTUP), None, "Holds the others."),
     Field("lifecycle", LIFECYCLE, None, "Lifecycle hooks; preStop is simulated."),
-    Field("env", ListOf(ENV_VAR), (), "Environment variables (value only)."),
+    Field("env", ListOf(ENV_VAR), (), "Environment variables."),
+    Field("envFrom", ListOf(ENV_FROM_SOURCE), (), "Variables from secret keys."),
+    Field("volumeMounts", ListOf(VOLUME_MOUNT), (), "Volumes of the pod to mount."),
     Field(
         "restartPolicy",
         Choice.of(RestartPolicy),
@@ -383,7 +541,7 @@ _CONTAINER_TABLE = (
 )
 CONTAINER = Obj(
     _CONTAINER_TABLE,
-    ignored=_ignored(CONTAINER_FIELDS, _CONTAINER_TABLE),
+    ignored=ignored_fields(CONTAINER_FIELDS, _CONTAINER_TABLE),
     check=_check_container,
     build=_build_container,
     description="A container.",
@@ -404,20 +562,101 @@ READINESS_GATE = Obj(
 )
 
 
-def _check_spec(values: Values) -> None:
+SECRET_VOLUME = name_reference(
+    SECRET_VOLUME_SOURCE_FIELDS, "SecretVolumeSource", "secretName"
+)
+_PROJECTION_TABLE = (
+    Field(
+        "secret",
+        name_reference(SECRET_PROJECTION_FIELDS, "SecretProjection"),
+        None,
+        "Keys of a secret.",
+    ),
+)
+VOLUME_PROJECTION = Obj(
+    _PROJECTION_TABLE,
+    ignored=ignored_fields(VOLUME_PROJECTION_FIELDS, _PROJECTION_TABLE),
+    build=lambda v: v["secret"],
+    schema_name="VolumeProjection",
+)
+_PROJECTED_TABLE = (
+    Field("sources", ListOf(VOLUME_PROJECTION), (), "What the volume gathers."),
+)
+PROJECTED_VOLUME = Obj(
+    _PROJECTED_TABLE,
+    ignored=ignored_fields(PROJECTED_VOLUME_SOURCE_FIELDS, _PROJECTED_TABLE),
+    build=lambda v: tuple(name for name in v["sources"] if name),
+    schema_name="ProjectedVolumeSource",
+)
+
+
+def _check_volume_source(values: Values) -> None:
+    """Exactly one volume source, as the API server requires."""
+    given = [k for k in VOLUME_SOURCES if values.node.get(k) is not None]
+    if not given:
+        values.ctx.required("must specify a volume type")
+    for name in given[1:]:
+        values.at(name).forbidden("may not specify more than 1 volume type")
+
+
+def _build_volume(values: Values) -> Volume:
+    name = values["name"]
+    if "secret" in values.given:
+        return Volume(name, VolumeKind.SECRET, (values["secret"],))
+    if "projected" in values.given:
+        return Volume(name, VolumeKind.PROJECTED, values["projected"])
+    return Volume(name)
+
+
+_VOLUME_TABLE = (
+    Field("name", Str(dns_label, DNS_LABEL_PATTERN), REQUIRED, "Volume name."),
+    Field("secret", SECRET_VOLUME, None, "The keys of a secret as files."),
+    Field("projected", PROJECTED_VOLUME, None, "Several sources in one directory."),
+)
+VOLUME = Obj(
+    _VOLUME_TABLE,
+    ignored=ignored_fields(VOLUME_FIELDS, _VOLUME_TABLE),
+    check=_check_volume_source,
+    build=_build_volume,
+    description="A pod volume: exactly one source; other sources are not inspected.",
+    schema_name="Volume",
+)
+
+
+def _check_names(values: Values) -> None:
+    """Container names are unique among containers and init containers."""
     seen: set[str] = set()
-    for key in ("initContainers", "containers"):
-        raw = values.node.get(key)
-        if not isinstance(raw, list):
-            continue
-        for index, container in enumerate(raw):
-            name = container.get("name") if isinstance(container, dict) else None
+    for key in CONTAINER_LISTS:
+        for at, container in _raw_items(values.ctx, values.node, key):
+            name = container.get("name")
             if not isinstance(name, str) or not name:
                 continue
             if name in seen:
-                item = values.at(key).item(raw, index)
-                item.key(container, "name").duplicate(name)
+                at.key(container, "name").duplicate(name)
             seen.add(name)
+
+
+def _check_volumes(values: Values) -> None:
+    """Volume names are unique, and every mount names a volume of the pod."""
+    for at, name in _repeated(values, "volumes", "name", "name"):
+        at.duplicate(name)
+    volumes = values["volumes"]
+    if volumes is INVALID:
+        return
+    names = [volume.name for volume in volumes]
+    for key in CONTAINER_LISTS:
+        for at, container in _raw_items(values.ctx, values.node, key):
+            for mount_at, mount in _raw_items(at, container, "volumeMounts"):
+                name = mount.get("name")
+                if isinstance(name, str) and name and name not in names:
+                    mount_at.key(mount, "name").report(
+                        f"Not found: {show(name)}{hint(name, names)}"
+                    )
+
+
+def _check_spec(values: Values) -> None:
+    _check_names(values)
+    _check_volumes(values)
     if "initContainers" in values.given:
         values.at("initContainers").warn(
             "init containers are not simulated yet; they are taken as finished at once"
@@ -444,10 +683,23 @@ _SPEC_TABLE = (
     Field("readinessGates", ListOf(READINESS_GATE), (), "Extra readiness conditions."),
     Field("serviceAccountName", Str(), "", "Service account.", "default"),
     Field("serviceAccount", Str(), "", "Deprecated alias of serviceAccountName."),
+    Field(
+        "automountServiceAccountToken",
+        Bool(),
+        None,
+        "Mount the API token; unset: as the service account says (R10.3).",
+    ),
+    Field(
+        "imagePullSecrets",
+        ListOf(LOCAL_OBJECT_REFERENCE),
+        (),
+        "Secrets with registry credentials; empty: the service account's (R10.4).",
+    ),
+    Field("volumes", ListOf(VOLUME), (), "Volumes the containers may mount."),
 )
 POD_SPEC = Obj(
     _SPEC_TABLE,
-    ignored=_ignored(POD_SPEC_FIELDS, _SPEC_TABLE),
+    ignored=ignored_fields(POD_SPEC_FIELDS, _SPEC_TABLE),
     check=_check_spec,
     schema_name="PodSpec",
 )
@@ -483,7 +735,7 @@ def _build_metadata(values: Values) -> ObjectMeta:
 
 
 _META_TABLE = (
-    Field("name", Str(dns_subdomain, DNS_SUBDOMAIN_PATTERN), None, "Pod name."),
+    Field("name", Str(dns_subdomain, DNS_SUBDOMAIN_PATTERN), None, "Object name."),
     Field("generateName", Str(), "", "Name prefix when name is absent."),
     Field("namespace", Str(dns_label, DNS_LABEL_PATTERN), "default", "", "default"),
     Field("uid", Str(), "", "Derived from namespace/name when absent."),
@@ -492,7 +744,7 @@ _META_TABLE = (
 )
 OBJECT_META = Obj(
     _META_TABLE,
-    ignored=_ignored(OBJECT_META_FIELDS, _META_TABLE),
+    ignored=ignored_fields(OBJECT_META_FIELDS, _META_TABLE),
     check=_check_metadata,
     build=_build_metadata,
     schema_name="ObjectMeta",
@@ -501,29 +753,43 @@ OBJECT_META = Obj(
 
 def _build_pod(values: Values) -> Pod:
     spec = values["spec"]
+    read: tuple[_ReadContainer, ...] = (*spec["initContainers"], *spec["containers"])
     return Pod(
         metadata=values["metadata"],
-        containers=spec["containers"],
+        containers=tuple(r.container for r in spec["containers"]),
         restart_policy=spec["restartPolicy"],
         termination_grace_period_seconds=spec["terminationGracePeriodSeconds"],
         readiness_gates=spec["readinessGates"],
         service_account_name=spec["serviceAccountName"]
         or spec["serviceAccount"]
         or "default",
-        init_containers=spec["initContainers"],
+        init_containers=tuple(r.container for r in spec["initContainers"]),
+        automount_service_account_token=spec["automountServiceAccountToken"],
+        image_pull_secrets=spec["imagePullSecrets"],
+        volumes=spec["volumes"],
+        env_secret_refs=tuple(
+            (r.container.name, secret) for r in read for secret in r.secret_refs
+        ),
         source_line=values.ctx.line,
     )
 
 
+def manifest_head(kind: str) -> tuple[Field, ...]:
+    """Return the fields every ``v1`` manifest of ``kind`` starts with."""
+    return (
+        Field("apiVersion", Choice(("v1",)), REQUIRED, "Always v1."),
+        Field("kind", Choice((kind,)), REQUIRED, f"{kind}."),
+        Field("metadata", OBJECT_META, REQUIRED, "Name, namespace, uid, labels."),
+    )
+
+
 _POD_TABLE = (
-    Field("apiVersion", Choice(("v1",)), REQUIRED, "Always v1."),
-    Field("kind", Choice(("Pod",)), REQUIRED, "Pod."),
-    Field("metadata", OBJECT_META, REQUIRED, "Name, namespace, uid, labels."),
+    *manifest_head("Pod"),
     Field("spec", POD_SPEC, REQUIRED, "The pod spec."),
 )
 POD = Obj(
     _POD_TABLE,
-    ignored=_ignored(POD_FIELDS, _POD_TABLE),
+    ignored=ignored_fields(POD_FIELDS, _POD_TABLE),
     build=_build_pod,
     description="A Pod manifest.",
     schema_name="Pod",

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.scenario.accounts import Accounts
 from sim.scenario.behaviour import ZERO, Behaviour
 from sim.scenario.behaviours import DISTRIBUTION, behaviour_table, distribution_yaml
 from sim.scenario.context import INVALID, REQUIRED, Ctx, hint, quoted
@@ -25,6 +26,7 @@ from sim.scenario.document import (
     FaultKind,
     ProbeGridPhase,
     ReducedDecayReading,
+    RegistrySpec,
 )
 from sim.scenario.durations import format_duration
 from sim.scenario.fields import (
@@ -38,6 +40,7 @@ from sim.scenario.fields import (
     MapOf,
     Obj,
     Str,
+    UniqueListOf,
     Values,
 )
 from sim.scenario.gates import GATE_NAMES, gate_problem
@@ -48,7 +51,8 @@ from sim.scenario.names import (
     no_surrounding_space,
     qualified_name,
 )
-from sim.scenario.spec import Pod
+from sim.scenario.registries import REGISTRIES, SECRET_GENERATORS
+from sim.scenario.spec import Pod, Secret
 
 API_VERSION = "probesim/v1alpha1"
 KIND = "Scenario"
@@ -63,10 +67,13 @@ class References:
 
     ``containers_of`` also lists pods that failed to read (from their raw YAML), so
     one broken pod does not turn every reference to it into a second error.
+    ``accounts`` holds the ServiceAccount and Secret manifests (a generated secret
+    may not take a manifest's name).
     """
 
     pods: dict[str, Pod] = field(default_factory=dict)
     containers_of: dict[str, list[str]] = field(default_factory=dict)
+    accounts: Accounts = field(default_factory=Accounts)
 
     def add(self, name: str, containers: list[str], pod: Pod | None = None) -> None:
         """Record a pod (``pod`` None when it failed to read)."""
@@ -330,6 +337,24 @@ SET_IMAGE = Obj(
     check=_check_pod_container,
     description="Change a container's image (the container is restarted).",
 )
+SET_SERVICE_ACCOUNT = Obj(
+    (
+        POD_NAME,
+        Field(
+            "name",
+            Str(dns_subdomain, DNS_SUBDOMAIN_PATTERN),
+            REQUIRED,
+            "New service account.",
+        ),
+    ),
+    check=_check_pod,
+    description="Change a pod's service account (the API server refuses it).",
+)
+CREATE = Obj(
+    (POD_NAME,),
+    check=_check_pod,
+    description="Create a pod at this time instead of at the start.",
+)
 _FAULT_KINDS = ("hang", "crash", "slow", "recover")
 _HANG = Obj((FOR,), description="Stop answering (timeouts fire); TCP still accepts.")
 _CRASH = Obj(
@@ -375,6 +400,8 @@ _VERBS = (
     ("delete", ActionKind.DELETE),
     ("setCondition", ActionKind.SET_CONDITION),
     ("setImage", ActionKind.SET_IMAGE),
+    ("setServiceAccount", ActionKind.SET_SERVICE_ACCOUNT),
+    ("create", ActionKind.CREATE),
     ("fault", ActionKind.FAULT),
 )
 
@@ -394,6 +421,7 @@ def _build_action(values: Values) -> Action:
         condition_type=body.get("type", ""),
         condition_status=body.get("status", True),
         image=body.get("image", ""),
+        service_account=body.get("name", ""),
         fault=fault,
         source_line=values.ctx.line,
     )
@@ -407,6 +435,14 @@ ACTION = Obj(
             "setCondition", SET_CONDITION, None, "Set a condition.", null_is_empty=True
         ),
         Field("setImage", SET_IMAGE, None, "Change an image.", null_is_empty=True),
+        Field(
+            "setServiceAccount",
+            SET_SERVICE_ACCOUNT,
+            None,
+            "Change the service account.",
+            null_is_empty=True,
+        ),
+        Field("create", CREATE, None, "Create a pod.", null_is_empty=True),
         Field("fault", FAULT, None, "Inject a fault.", null_is_empty=True),
     ),
     exactly_one=tuple(name for name, _ in _VERBS),
@@ -414,6 +450,16 @@ ACTION = Obj(
     description="Something that happens at a scenario time: exactly one verb.",
     schema_name="action",
 )
+
+
+def _created_pod(action: Action) -> tuple[str, tuple[str, ...]] | None:
+    """A pod is created by at most one action."""
+    if action.kind is not ActionKind.CREATE:
+        return None
+    return action.pod, ("create", "pod")
+
+
+ACTIONS = UniqueListOf(ListOf(ACTION), _created_pod)
 
 
 # Behaviours and the document -----------------------------------------------------
@@ -465,7 +511,9 @@ SCENARIO_SPEC = Obj(
         Field("seed", Int(minimum=0), DEFAULT_SEED, "Random seed.", DEFAULT_SEED),
         Field("cluster", CLUSTER, _DEFAULT_CLUSTER, "Cluster settings."),
         Field("behaviours", ListOf(BEHAVIOUR), (), "Application behaviours."),
-        Field("actions", ListOf(ACTION), (), "Scenario-clock actions."),
+        Field("actions", ACTIONS, (), "Scenario-clock actions."),
+        Field("registries", REGISTRIES, (), "Image registries; one per server."),
+        Field("secrets", SECRET_GENERATORS, (), "Secrets made as kubectl makes them."),
     ),
     check=_check_spec,
     description="What Kubernetes cannot know: cluster, applications, actions.",
@@ -505,6 +553,8 @@ class ScenarioSettings:
     cluster: ClusterSpec = _DEFAULT_CLUSTER
     behaviours: tuple[Behaviour, ...] = ()
     actions: tuple[Action, ...] = ()
+    registries: tuple[RegistrySpec, ...] = ()
+    secrets: tuple[Secret, ...] = ()
 
 
 def read_scenario_document(ctx: Ctx, data: Any) -> ScenarioSettings | None:
@@ -522,4 +572,6 @@ def read_scenario_document(ctx: Ctx, data: Any) -> ScenarioSettings | None:
         cluster=spec["cluster"],
         behaviours=spec["behaviours"],
         actions=tuple(sorted(spec["actions"], key=lambda a: a.at_seconds)),
+        registries=spec["registries"],
+        secrets=spec["secrets"],
     )
