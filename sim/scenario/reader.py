@@ -1,10 +1,12 @@
 """Reading a scenario file: YAML documents in, a validated ``Scenario`` out.
 
 A scenario file holds Kubernetes manifests and one ``kind: Scenario`` document. The
-reader loads every document, reads Pods (``pods``) and the Scenario document
-(``scenario_doc``) through their field tables, keeps the manifests it does not
-simulate yet, checks what the documents say about each other, and either returns the
-``Scenario`` (with its warnings) or raises ``ScenarioError`` listing every error.
+reader loads every document, reads Pods (``pods``), ServiceAccounts and Secrets
+(``accounts``) and the Scenario document (``scenario_doc``) through their field
+tables, keeps the manifests it does not simulate yet, checks what the documents say
+about each other, infers the behaviour of containers that none describes
+(``inference``), and either returns the ``Scenario`` (with its warnings) or raises
+``ScenarioError`` listing every error.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from sim.scenario.accounts import ACCOUNT_KINDS
 from sim.scenario.behaviour import Behaviour
 from sim.scenario.context import Ctx, Reporter
 from sim.scenario.document import Scenario
 from sim.scenario.errors import Problem, ScenarioError, Severity
+from sim.scenario.inference import infer_behaviour
 from sim.scenario.pods import PROBE_FIELD_OF, read_pod
 from sim.scenario.scenario_doc import (
     API_VERSION,
@@ -43,10 +47,8 @@ from sim.scenario.yamlio import (
     plain,
 )
 
-SIMULATED_KINDS = ("Pod",)
+SIMULATED_KINDS = ("Pod", *ACCOUNT_KINDS)
 KEPT_KINDS = (
-    "ServiceAccount",
-    "Secret",
     "Service",
     "Deployment",
     "ReplicaSet",
@@ -56,10 +58,14 @@ LIST_KIND = "List"
 
 
 def no_behaviour_warning(pod: str, container: str) -> str:
-    """Return the warning for a probed container that no behaviour describes."""
+    """Return the warning for a probed container that no behaviour describes.
+
+    The notes of ``sim.scenario.inference`` follow it: what was read from the
+    manifest, and what is assumed.
+    """
     return (
-        f'Pod "{pod}" container "{container}": no behaviour given; assuming every '
-        "probe succeeds at once and the process exits at once on SIGTERM"
+        f'Pod "{pod}" container "{container}": no behaviour given; reading it from '
+        "the manifest"
     )
 
 
@@ -167,6 +173,9 @@ def _read(text: str, source: str) -> tuple[Scenario | None, list[Problem]]:
         cluster=settings.cluster,
         behaviours=behaviours,
         actions=settings.actions,
+        service_accounts=tuple(found.refs.accounts.service_accounts),
+        secrets=(*found.refs.accounts.secrets, *settings.secrets),
+        registries=settings.registries,
         other_objects=tuple(found.others),
         source=source,
         warnings=tuple(str(p) for p in problems if not p.is_error),
@@ -189,6 +198,8 @@ def _read_documents(reporter: Reporter, documents: list[YamlDocument]) -> _Docum
             elif _add_pod(ctx, document.data, pod, found.pods):
                 found.pod_data[pod.name] = document.data
                 found.refs.add(pod.name, [c.name for c in _all_containers(pod)], pod)
+        elif kind in ACCOUNT_KINDS:
+            found.refs.accounts.read(ctx, kind, document.data)
         elif kind == KIND:
             found.scenarios.append(document)
         elif kind in KEPT_KINDS:
@@ -307,13 +318,15 @@ def _with_assumptions(
 ) -> tuple[Behaviour, ...]:
     """Check the behaviours against the pods they apply to.
 
-    Warns about probed containers that no behaviour describes, about probes a
-    behaviour does not describe (recorded in ``Behaviour.assumed``) and about named
-    ports a behaviour uses that the container does not have.
+    Infers the behaviour of containers that none describes (``_inferred``), then
+    warns about probes a behaviour does not describe (recorded in
+    ``Behaviour.assumed``) and about named ports a behaviour uses that the container
+    does not have.
     """
     if settings is None:
         return ()
-    scenario = Scenario(settings.name, tuple(pods), behaviours=settings.behaviours)
+    behaviours = settings.behaviours + _inferred(reporter, pod_data, settings, pods)
+    scenario = Scenario(settings.name, tuple(pods), behaviours=behaviours)
     index_of = {id(b): i for i, b in enumerate(settings.behaviours)}
     label = f'{KIND} "{settings.name}"'
     assumed: dict[int, list[str]] = {}
@@ -321,18 +334,12 @@ def _with_assumptions(
         for container in pod.containers:
             behaviour = scenario.behaviour_for(pod.name, container.name)
             if behaviour is None:
-                if _probes(container):
-                    line = _container_line(pod_data[pod.name], pod, container.name)
-                    Ctx(reporter, "", "", line).warn(
-                        no_behaviour_warning(pod.name, container.name)
-                    )
                 continue
-            ctx = Ctx(
-                reporter,
-                label,
-                f"spec.behaviours[{index_of[id(behaviour)]}]",
-                behaviour.source_line,
-            )
+            if id(behaviour) in index_of:
+                path = f"spec.behaviours[{index_of[id(behaviour)]}]"
+                ctx = Ctx(reporter, label, path, behaviour.source_line)
+            else:
+                ctx = Ctx(reporter, "", "", behaviour.source_line)
             for text in _unknown_ports(pod, container, behaviour):
                 ctx.warn(text)
             found = assumed.setdefault(id(behaviour), [])
@@ -342,8 +349,42 @@ def _with_assumptions(
                     ctx.warn(text)
     return tuple(
         dataclasses.replace(b, assumed=tuple(assumed.get(id(b), ())))
-        for b in settings.behaviours
+        for b in behaviours
     )
+
+
+def _inferred(
+    reporter: Reporter,
+    pod_data: dict[str, Any],
+    settings: ScenarioSettings,
+    pods: list[Pod],
+) -> tuple[Behaviour, ...]:
+    """Infer the behaviour of every container that no behaviour describes.
+
+    The notes of each inference are warnings at the container's line, so that
+    validate lists what was read from the manifest and what is assumed. A container
+    without probes whose behaviour cannot be inferred needs none: no warning.
+    """
+    given = Scenario(settings.name, tuple(pods), behaviours=settings.behaviours)
+    found = []
+    for pod in pods:
+        for container in pod.containers:
+            if given.behaviour_for(pod.name, container.name) is not None:
+                continue
+            line = _container_line(pod_data[pod.name], pod, container.name)
+            ctx = Ctx(reporter, "", "", line)
+            inference = infer_behaviour(pod, container, settings.duration_seconds)
+            probed = bool(_probes(container))
+            if probed:
+                ctx.warn(no_behaviour_warning(pod.name, container.name))
+            if inference.behaviour is None and not probed:
+                continue
+            for note in inference.notes:
+                ctx.warn(f'Pod "{pod.name}" {note}')
+            if inference.behaviour is not None:
+                behaviour = dataclasses.replace(inference.behaviour, source_line=line)
+                found.append(behaviour)
+    return tuple(found)
 
 
 def _unknown_ports(pod: Pod, container: Container, behaviour: Behaviour) -> list[str]:

@@ -1,13 +1,15 @@
 """The resolved scenario: what the simulator actually ran, as YAML.
 
 ``resolved_yaml`` writes every Pod with every default filled in (API spelling), the
-manifests kept as they were, and the Scenario document with every setting explicit,
-the seed included. Reading the text back with ``read_scenario_text`` gives an equal
+ServiceAccounts and Secrets (generated secrets as plain manifests), the manifests
+kept as they were, and the Scenario document with every setting explicit, the seed
+included. Reading the text back with ``read_scenario_text`` gives an equal
 ``Scenario`` (source lines aside), so a resolved file reproduces a run.
 """
 
 from __future__ import annotations
 
+import base64
 import io
 import math
 from typing import Any
@@ -26,7 +28,14 @@ from sim.scenario.behaviours import (
     distribution_yaml,
     duration_yaml,
 )
-from sim.scenario.document import Action, ActionKind, ClusterSpec, FaultKind, Scenario
+from sim.scenario.document import (
+    Action,
+    ActionKind,
+    ClusterSpec,
+    FaultKind,
+    RegistrySpec,
+    Scenario,
+)
 from sim.scenario.scenario_doc import API_VERSION, KIND
 from sim.scenario.spec import (
     Container,
@@ -34,11 +43,16 @@ from sim.scenario.spec import (
     GRPCAction,
     HTTPGetAction,
     LifecycleHandler,
+    ObjectMeta,
     Pod,
     Probe,
     ProbeHandler,
+    Secret,
+    ServiceAccount,
     SleepAction,
     TCPSocketAction,
+    Volume,
+    VolumeKind,
 )
 
 HEADER = (
@@ -50,23 +64,28 @@ HEADER = (
 def resolved_yaml(scenario: Scenario) -> str:
     """Return the resolved scenario as a multi-document YAML text."""
     documents: list[Any] = [pod_manifest(pod) for pod in scenario.pods]
+    documents += [service_account_manifest(a) for a in scenario.service_accounts]
+    documents += [secret_manifest(secret) for secret in scenario.secrets]
     documents += [obj.body for obj in scenario.other_objects]
     documents.append(scenario_document(scenario))
+    return HEADER + dump_documents(documents)
+
+
+def dump_documents(documents: list[Any]) -> str:
+    """Write manifests as one multi-document YAML text, in block style."""
     yaml = YAML(typ="rt")
     yaml.default_flow_style = False
     yaml.width = 4096
     yaml.explicit_start = True
     out = io.StringIO()
     yaml.dump_all(documents, out)
-    return HEADER + out.getvalue()
+    return out.getvalue()
 
 
 # Pods ----------------------------------------------------------------------------
 
 
-def pod_manifest(pod: Pod) -> dict[str, Any]:
-    """Return a Pod manifest with every default explicit."""
-    meta = pod.metadata
+def _metadata(meta: ObjectMeta) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "name": meta.name,
         "namespace": meta.namespace,
@@ -76,20 +95,50 @@ def pod_manifest(pod: Pod) -> dict[str, Any]:
         metadata["labels"] = dict(meta.labels)
     if meta.annotations:
         metadata["annotations"] = dict(meta.annotations)
+    return metadata
+
+
+def _names(names: tuple[str, ...]) -> list[dict[str, str]]:
+    return [{"name": name} for name in names]
+
+
+def pod_manifest(pod: Pod) -> dict[str, Any]:
+    """Return a Pod manifest with every default explicit."""
     spec: dict[str, Any] = {
         "restartPolicy": pod.restart_policy.value,
         "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
         "serviceAccountName": pod.service_account_name,
     }
+    if pod.automount_service_account_token is not None:
+        spec["automountServiceAccountToken"] = pod.automount_service_account_token
+    if pod.image_pull_secrets:
+        spec["imagePullSecrets"] = _names(pod.image_pull_secrets)
     if pod.readiness_gates:
         spec["readinessGates"] = [{"conditionType": t} for t in pod.readiness_gates]
+    if pod.volumes:
+        spec["volumes"] = [_volume(v) for v in pod.volumes]
     if pod.init_containers:
-        spec["initContainers"] = [_container(c) for c in pod.init_containers]
-    spec["containers"] = [_container(c) for c in pod.containers]
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+        spec["initContainers"] = [_container(c, pod) for c in pod.init_containers]
+    spec["containers"] = [_container(c, pod) for c in pod.containers]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": _metadata(pod.metadata),
+        "spec": spec,
+    }
 
 
-def _container(container: Container) -> dict[str, Any]:
+def _volume(volume: Volume) -> dict[str, Any]:
+    """Write a volume; a source the model does not read is written as emptyDir."""
+    if volume.kind is VolumeKind.SECRET:
+        return {"name": volume.name, "secret": {"secretName": volume.secret_names[0]}}
+    if volume.kind is VolumeKind.PROJECTED:
+        sources = [{"secret": {"name": name}} for name in volume.secret_names]
+        return {"name": volume.name, "projected": {"sources": sources}}
+    return {"name": volume.name, "emptyDir": {}}
+
+
+def _container(container: Container, pod: Pod) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": container.name,
         "image": container.image,
@@ -108,6 +157,16 @@ def _container(container: Container) -> dict[str, Any]:
         ]
     if container.env:
         out["env"] = [{"name": name, "value": value} for name, value in container.env]
+    # Each secret the environment refers to, as an envFrom entry: the model keeps
+    # which secrets a container uses, not which keys.
+    secrets = [s for name, s in pod.env_secret_refs if name == container.name]
+    if secrets:
+        out["envFrom"] = [{"secretRef": {"name": s}} for s in secrets]
+    if container.volume_mounts:
+        out["volumeMounts"] = [
+            {"name": m.name, "mountPath": m.mount_path, "readOnly": m.read_only}
+            for m in container.volume_mounts
+        ]
     for key, probe in (
         ("startupProbe", container.startup_probe),
         ("livenessProbe", container.liveness_probe),
@@ -159,6 +218,40 @@ def _handler(handler: ProbeHandler | LifecycleHandler) -> dict[str, Any]:
     raise TypeError(f"unknown handler {handler!r}")
 
 
+# ServiceAccounts and Secrets -----------------------------------------------------
+
+
+def service_account_manifest(account: ServiceAccount) -> dict[str, Any]:
+    """Return a ServiceAccount manifest."""
+    out: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _metadata(account.metadata),
+    }
+    if account.automount_service_account_token is not None:
+        out["automountServiceAccountToken"] = account.automount_service_account_token
+    if account.image_pull_secrets:
+        out["imagePullSecrets"] = _names(account.image_pull_secrets)
+    if account.secrets:
+        out["secrets"] = _names(account.secrets)
+    return out
+
+
+def secret_manifest(secret: Secret) -> dict[str, Any]:
+    """Return a Secret manifest, its values in base64 under ``data``."""
+    out: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": _metadata(secret.metadata),
+        "type": secret.type,
+    }
+    if secret.data:
+        out["data"] = {
+            key: base64.b64encode(value).decode("ascii") for key, value in secret.data
+        }
+    return out
+
+
 # The Scenario document -----------------------------------------------------------
 
 
@@ -170,6 +263,7 @@ def scenario_document(scenario: Scenario) -> dict[str, Any]:
         "cluster": _cluster(scenario.cluster),
         "behaviours": [_behaviour(b) for b in scenario.behaviours],
         "actions": [_action(a) for a in scenario.actions],
+        "registries": [_registry(r) for r in scenario.registries],
     }
     return {
         "apiVersion": API_VERSION,
@@ -198,6 +292,23 @@ def _cluster(cluster: ClusterSpec) -> dict[str, Any]:
         "imagesPresent": cluster.images_present,
         "syncFrequency": duration_yaml(cluster.sync_frequency_seconds),
     }
+
+
+def _registry(registry: RegistrySpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "server": registry.server,
+        "private": registry.private,
+        "credentials": [
+            {"username": username, "password": password}
+            for username, password in registry.credentials
+        ],
+    }
+    if registry.pull_latency is not None:
+        out["pullLatency"] = distribution_yaml(registry.pull_latency)
+    out["missingImages"] = list(registry.missing_images)
+    out["unreachable"] = registry.unreachable
+    out["timeout"] = duration_yaml(registry.timeout_seconds)
+    return out
 
 
 def _windows(windows: tuple[Window, ...]) -> list[dict[str, Any]]:
@@ -302,6 +413,11 @@ def _action(action: Action) -> dict[str, Any]:
     if action.kind is ActionKind.SET_IMAGE:
         body = {"pod": action.pod, "container": action.container, "image": action.image}
         return {"at": at, "setImage": body}
+    if action.kind is ActionKind.SET_SERVICE_ACCOUNT:
+        body = {"pod": action.pod, "name": action.service_account}
+        return {"at": at, "setServiceAccount": body}
+    if action.kind is ActionKind.CREATE:
+        return {"at": at, "create": {"pod": action.pod}}
     fault = action.fault
     if fault is None:
         raise ValueError(f"fault action without a fault: {action!r}")
