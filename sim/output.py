@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from sim.plot import save_timeline
-from sim.scenario.resolved import resolved_yaml
+from sim.scenario.resolved import dump_documents, pod_manifest, resolved_yaml
 from sim.simulation import SimulationResult
 
 Writer = Callable[[Path], None]
@@ -76,6 +76,16 @@ def _text(text: str) -> Writer:
     return write
 
 
+def _stored_pods(result: SimulationResult) -> str:
+    """The pods as the API server stored them, after admission (R10)."""
+    header = (
+        "# The pods as the API server stored them: service account defaulted,\n"
+        "# API token volume and pull secrets added by admission.\n"
+    )
+    pods = [pod_manifest(pod) for pod in result.objects.pods.values()]
+    return header + (dump_documents(pods) if pods else "")
+
+
 def _title(result: SimulationResult) -> str:
     cluster = result.scenario.cluster
     return (
@@ -101,7 +111,8 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
 
     ``events.parquet`` and ``events.csv`` (the event log of every run, ``run``
     column), ``timeline.csv``, ``summary.json``, ``scenario.resolved.yaml`` (with
-    the seed of the first run recorded) and ``timeline.png`` (the first run).
+    the seed of the first run recorded), ``pods.yaml`` (the pods as admitted) and
+    ``timeline.png`` (the first run).
     """
     first = results[0]
     events = pd.concat([r.events for r in results], ignore_index=True)
@@ -130,6 +141,7 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
             ),
             "summary.json": _json(summary),
             "scenario.resolved.yaml": _text(resolved),
+            "pods.yaml": _text(_stored_pods(first)),
             "timeline.png": lambda p: save_timeline(
                 first.events, first.timeline, p, title=_title(first)
             ),

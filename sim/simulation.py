@@ -12,7 +12,25 @@ from sim.analysis.metrics import summarize
 from sim.analysis.timeline import timeline_frame
 from sim.kube.cluster import Cluster
 from sim.scenario.document import Scenario
+from sim.scenario.spec import Pod, Secret, ServiceAccount
 from sim.trace import ListRecorder
+
+
+@dataclass(frozen=True)
+class ApiObjects:
+    """What the API server stored by the end of a run.
+
+    ``pods`` are the pods as admitted (service account defaulted, token volume and
+    pull secrets added: R10), every pod ever created, deleted ones included;
+    ``rejected`` names the pods admission refused. ``secrets`` are after the token
+    controller: account tokens filled in, ``removed_secrets`` deleted.
+    """
+
+    pods: dict[str, Pod] = field(default_factory=dict)
+    rejected: tuple[str, ...] = ()
+    service_accounts: dict[str, ServiceAccount] = field(default_factory=dict)
+    secrets: dict[str, Secret] = field(default_factory=dict)
+    removed_secrets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -23,6 +41,7 @@ class SimulationResult:
     seed: int
     run: int = 0
     recorder: ListRecorder = field(default_factory=ListRecorder, repr=False)
+    objects: ApiObjects = field(default_factory=ApiObjects, repr=False)
 
     @cached_property
     def events(self) -> pd.DataFrame:
@@ -64,5 +83,18 @@ def simulate(
         scenario = scenario.with_duration(duration_seconds)
     seed = scenario.seed if seed is None else int(seed)
     result = SimulationResult(scenario, seed, run)
-    Cluster(scenario, seed, result.recorder).run()
+    cluster = Cluster(scenario, seed, result.recorder)
+    cluster.run()
+    api = cluster.apiserver
+    result.objects = ApiObjects(
+        pods={name: obj.pod for name, obj in api.pods.items()},
+        rejected=tuple(
+            p.name
+            for p in scenario.pods
+            if p.name not in api.pods and p.name in cluster.create_attempted
+        ),
+        service_accounts=dict(api.service_accounts),
+        secrets=dict(api.secrets),
+        removed_secrets=tuple(api.removed_secrets),
+    )
     return result

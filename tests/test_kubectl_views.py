@@ -9,6 +9,7 @@ read the diff.
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -446,7 +447,7 @@ def test_describe_pods_separates_pods_as_kubectl_does(synthetic):
     assert "Name:             gone" not in text
 
 
-def test_service_accounts_and_secrets():
+def test_service_accounts_and_secrets_are_the_api_servers():
     scenario = Scenario.from_yaml(
         textwrap.dedent("""\
         apiVersion: v1
@@ -478,7 +479,7 @@ def test_service_accounts_and_secrets():
         spec: {duration: 1m}
         """)
     )
-    result = SimulationResult(scenario, SEED)
+    result = sim.simulate(scenario, SEED)
     assert get_serviceaccounts(result, 30) == textwrap.dedent("""\
         NAME          SECRETS   AGE
         build-robot   2         30s
@@ -489,6 +490,62 @@ def test_service_accounts_and_secrets():
         app-config   Opaque              2      120m
         tls          kubernetes.io/tls   2      120m
         """)
+    # A result nobody simulated holds no API objects at all.
+    empty = SimulationResult(scenario, SEED)
+    assert get_serviceaccounts(empty, 30) == NO_RESOURCES + "\n"
+    assert get_secrets(empty, 30) == NO_RESOURCES + "\n"
+
+
+def test_get_secrets_after_the_token_controller():
+    result = run_until("service-account-token-secret", 30)
+    assert "ghost-robot-secret" in result.objects.removed_secrets
+    assert get_secrets(result, 30) == textwrap.dedent("""\
+        NAME                 TYPE                                  DATA   AGE
+        build-robot-secret   kubernetes.io/service-account-token   3      30s
+        """)
+
+
+def test_token_mount_follows_the_pod_then_its_account():
+    result = run_until("service-account-build-robot", 40)
+    opted_out = describe_pod(result, "my-pod", 40)
+    assert "Service Account:  build-robot\n" in opted_out
+    assert "    Mounts:         <none>\n" in opted_out
+    assert "\nVolumes:                      <none>\n" in opted_out
+    assert "kube-api-access-" not in opted_out
+
+    wanted = describe_pod(result, "token-wanted", 40)
+    volume = result.objects.pods["token-wanted"].volumes[-1].name
+    assert volume.startswith("kube-api-access-")
+    mount = f"/var/run/secrets/kubernetes.io/serviceaccount from {volume} (ro)"
+    assert f"    Mounts:\n      {mount}\n" in wanted
+    assert f"\nVolumes:\n  {volume}:\n" in wanted
+    assert "    TokenExpirationSeconds:  3607\n" in wanted
+
+
+def test_a_pod_refused_by_admission_is_not_found():
+    result = run_until("service-account-missing", 30)
+    assert result.objects.rejected == ("my-pod",)
+    with pytest.raises(PodNotFoundError, match="refused by admission"):
+        describe_pod(result, "my-pod", 30)
+    assert get_pods(result, 30) == NO_RESOURCES + "\n"
+    assert describe_pods(result, 30) == NO_RESOURCES + "\n"
+
+
+def test_an_earlier_instant_shows_the_image_before_set_image():
+    text = (SCENARIOS / "liveness-exec.yaml").read_text()
+    set_image = (
+        "  seed: 1\n  actions:\n"
+        "  - {at: 50s, setImage: {pod: liveness-exec, container: liveness,"
+        " image: registry.k8s.io/busybox:1.37}}\n"
+    )
+    scenario = Scenario.from_yaml(text.replace("  seed: 1\n", set_image))
+    longer = sim.simulate(scenario.with_duration(80.000001), SEED)
+    shorter = sim.simulate(scenario.with_duration(30.000001), SEED)
+    before = describe_pod(longer, "liveness-exec", 30)
+    assert before == describe_pod(shorter, "liveness-exec", 30)
+    assert "registry.k8s.io/busybox:1.37" not in before
+    after = describe_pod(longer, "liveness-exec", 80)
+    assert re.search(r"\n    Image: +registry\.k8s\.io/busybox:1\.37\n", after)
 
 
 # ----------------------------------------------------------------------- CLI
@@ -560,3 +617,14 @@ def test_cli_describe_a_pod_that_does_not_exist_then(capsys, tmp_path):
     )
     assert main(["get", "pods", str(scenario), "--at", "30s"]) == 0
     assert capsys.readouterr().out == NO_RESOURCES + "\n"
+
+
+def test_cli_describe_a_pod_refused_by_admission_exits_2(capsys):
+    path = str(SCENARIOS / "service-account-missing.yaml")
+    assert main(["describe", path, "--at", "30s", "--pod", "my-pod"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        'Error from server (NotFound): pods "my-pod" not found at 30s '
+        "(refused by admission)"
+    ) in captured.err

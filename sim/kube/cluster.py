@@ -28,6 +28,7 @@ class Cluster:
         self.apiserver = ApiServer(
             self.env, recorder, scenario.service_accounts, scenario.secrets
         )
+        self.create_attempted: set[str] = set()
         self.kubelet = Kubelet(
             self.env, scenario, self.features, self.apiserver, self.streams, recorder
         )
@@ -39,10 +40,15 @@ class Cluster:
         }
         for pod in self.scenario.pods:
             if pod.name not in created_later:
-                self.apiserver.create_pod(pod, self.streams.for_pod(pod.name))
+                self._create(pod.name)
         for action in self.scenario.actions:
             self.env.process(self._play(action))
         self.env.run(until=self.scenario.duration_seconds)
+
+    def _create(self, name: str) -> None:
+        self.create_attempted.add(name)
+        pod = self.scenario.pod(name)
+        self.apiserver.create_pod(pod, self.streams.for_pod(name))
 
     def _play(self, action: Action) -> Generator[simpy.Event, object, None]:
         yield self.env.timeout(action.at_seconds)
@@ -62,8 +68,7 @@ class Cluster:
             return
 
         if action.kind is ActionKind.CREATE:
-            pod = self.scenario.pod(action.pod)
-            api.create_pod(pod, self.streams.for_pod(pod.name))
+            self._create(action.pod)
             return
 
         if action.kind is ActionKind.SET_SERVICE_ACCOUNT:
