@@ -998,11 +998,6 @@ def test_inferred_behaviours_round_trip(name: str) -> None:
     assert resolved_yaml(again) == text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the resolved YAML has no form for sigterm TRAP yet (resolved.py writes "
-    "exitAfter/exitCode only)",
-)
 def test_inferred_trap_round_trips() -> None:
     original = read_scenario_text(
         pod_yaml(

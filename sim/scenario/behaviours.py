@@ -385,12 +385,59 @@ EXIT = Obj(
     build=lambda v: ExitBehaviour(v["after"], v["code"]),
     schema_name="exitBehaviour",
 )
+_TRAP = Obj(
+    (
+        Field(
+            "commandsEndAt",
+            ListOf(Duration()),
+            (),
+            "Uptimes at which the shell's foreground commands end (sorted).",
+        ),
+        Field(
+            "repeatEvery",
+            Duration(),
+            0.0,
+            "After the last of them, a command ends this often (a loop); 0: never.",
+            "0s",
+        ),
+    ),
+    check=lambda v: _check_trap(v),
+    description=(
+        "A shell's TERM trap: the handler runs only when the current foreground "
+        "command ends."
+    ),
+    schema_name="sigtermTrap",
+)
+
+
+def _check_trap(values: Values) -> None:
+    ends = values["commandsEndAt"]
+    if values.ok("commandsEndAt") and list(ends) != sorted(ends):
+        values.at("commandsEndAt").invalid(list(ends), "must be in increasing order")
+
+
+def _build_sigterm(values: Values) -> SigtermBehaviour:
+    trap = values["trap"]
+    if trap is None:
+        return SigtermBehaviour(
+            SigtermKind.EXIT, values["exitAfter"], values["exitCode"]
+        )
+    return SigtermBehaviour(
+        SigtermKind.TRAP,
+        values["exitAfter"],
+        values["exitCode"],
+        boundaries=tuple(trap["commandsEndAt"]),
+        repeat_every=trap["repeatEvery"],
+    )
+
+
 _SIGTERM_EXIT = Obj(
     (
         Field("exitAfter", DISTRIBUTION, ZERO, "Delay before exiting.", "0s"),
         Field("exitCode", EXIT_CODE, 143, "Exit code.", 143),
+        Field("trap", _TRAP, None, "Run as a shell trap (see sigtermTrap)."),
     ),
-    build=lambda v: SigtermBehaviour(SigtermKind.EXIT, v["exitAfter"], v["exitCode"]),
+    build=_build_sigterm,
 )
 _SIGTERM_WORDS = Choice(("ignore", "exit"))
 

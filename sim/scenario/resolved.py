@@ -396,6 +396,11 @@ def _behaviour(behaviour: Behaviour) -> dict[str, Any]:
             "exitAfter": distribution_yaml(sigterm.exit_after),
             "exitCode": sigterm.exit_code,
         }
+    if sigterm.kind is SigtermKind.TRAP:
+        out["sigterm"]["trap"] = {
+            "commandsEndAt": [duration_yaml(b) for b in sigterm.boundaries],
+            "repeatEvery": duration_yaml(sigterm.repeat_every),
+        }
     return out
 
 
