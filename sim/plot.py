@@ -228,3 +228,80 @@ def save_timeline(
     fig = plot_timeline(events, timeline, title=title)
     fig.savefig(path, dpi=120, format="png", metadata={"Software": None})
     plt.close(fig)
+
+
+def plot_distribution(
+    values: Sequence[float] | pd.Series,
+    *,
+    label: str,
+    unit: str = "s",
+    ax: Axes | None = None,
+) -> Figure:
+    """Histogram and empirical CDF of one metric over many runs.
+
+    NaN values (the thing did not happen in that run) are left out and counted in
+    the title.
+    """
+    series = pd.Series(values, dtype=float)
+    finite = series[series.notna()].sort_values()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    ax.hist(finite, bins=min(40, max(5, len(finite) // 5)), color="#9ecae1", lw=0)
+    ax.set_xlabel(f"{label} ({unit})" if unit else label)
+    ax.set_ylabel("runs")
+    ecdf = ax.twinx()
+    if len(finite):
+        ecdf.step(
+            finite, (pd.RangeIndex(len(finite)) + 1) / len(finite), color="#08519c"
+        )
+    ecdf.set_ylim(0, 1.02)
+    ecdf.set_ylabel("fraction of runs at or below")
+    missing = len(series) - len(finite)
+    note = f", {missing} without" if missing else ""
+    ax.set_title(f"{label}: {len(finite)} runs{note}", loc="left", fontsize=10)
+    for side in ("top",):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def plot_metric_vs_parameter(
+    aggregated: pd.DataFrame,
+    *,
+    parameter: str,
+    metric: str,
+    series: str | None = None,
+    unit: str = "s",
+    ax: Axes | None = None,
+) -> Figure:
+    """Mean of a metric against a parameter, with its confidence band.
+
+    ``aggregated`` is the output of ``sim.analysis.metrics.aggregate`` grouped by
+    ``parameter`` (and ``series``, drawn as one line each).
+    """
+    data = aggregated[aggregated["metric"] == metric].sort_values(parameter)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    groups = data.groupby(series, sort=True) if series else [(None, data)]
+    for key, group in groups:
+        name = f"{series}={key}" if series else metric
+        line = ax.plot(group[parameter], group["mean"], marker="o", label=name)[0]
+        ax.fill_between(
+            group[parameter],
+            group["ci_low"],
+            group["ci_high"],
+            color=line.get_color(),
+            alpha=0.2,
+            lw=0,
+        )
+    ax.set_xlabel(parameter)
+    ax.set_ylabel(f"{metric} ({unit})" if unit else metric)
+    ax.grid(color="#e6e6e6", linewidth=0.6)
+    if series:
+        ax.legend(fontsize=8, frameon=False)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig

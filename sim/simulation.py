@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis.metrics import summarize
+from sim.analysis.metrics import run_metrics, summarize
 from sim.analysis.timeline import timeline_frame
 from sim.kube.cluster import Cluster
 from sim.scenario.document import Scenario
@@ -54,9 +54,14 @@ class SimulationResult:
         return timeline_frame(self.events, self.scenario.duration_seconds)
 
     @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """Flat metrics, one row per pod (``sim.analysis.metrics.pod_metrics``)."""
+        return run_metrics(self)
+
+    @cached_property
     def summary(self) -> dict[str, Any]:
         """Metrics of the run (time to first Ready, restarts, kills by cause)."""
-        return summarize(self.events, self.scenario, self.seed)
+        return summarize(self.events, self.scenario, self.seed, self.timeline)
 
 
 def simulate(

@@ -50,6 +50,11 @@ class Reason(enum.Enum):
     ENDPOINT_REMOVED = "EndpointRemoved"
 
 
+# Written into the message of a timed-out probe attempt whose application was
+# healthy and only slower than the timeout (analysis counts such restarts).
+SLOW_BUT_HEALTHY = "healthy but slower than the timeout"
+
+
 class ProbeResult(enum.Enum):
     """Outcome of one probe attempt, as the prober reports it (R4.1)."""
 

@@ -1,20 +1,40 @@
-"""Summary metrics of one run: time to first Ready, restarts, kills by cause."""
+"""Metrics of runs: time to Ready, detection times after a fault, restarts by cause.
+
+``pod_metrics`` gives one flat record per pod of one run (numbers only, NaN where a
+thing did not happen), ``metrics_frame`` stacks them for many runs, ``aggregate``
+reduces a column to mean, quantiles and a confidence interval, and ``summarize``
+builds the nested ``summary.json`` of a run.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from sim.scenario.document import ActionKind, Scenario
-from sim.trace import KillCause, Reason
+from sim.scenario.spec import Pod, ProbeType
+from sim.trace import SLOW_BUT_HEALTHY, KillCause, Reason
+
+if TYPE_CHECKING:
+    from sim.simulation import SimulationResult
 
 _CAUSE_BY_MESSAGE = (
     ("failed liveness probe", KillCause.LIVENESS),
     ("failed startup probe", KillCause.STARTUP),
     ("definition changed", KillCause.SPEC_CHANGED),
 )
+
+# Two-sided 95 % Student t quantiles for 1 to 30 degrees of freedom.
+_T95 = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z95 = 1.959964
 
 
 def kill_cause(message: str, pod_deleting: bool) -> KillCause:
@@ -25,42 +45,238 @@ def kill_cause(message: str, pod_deleting: bool) -> KillCause:
     return KillCause.DELETION if pod_deleting else KillCause.POD_KILL
 
 
-def summarize(events: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, Any]:
-    """Metrics per pod and in total, as plain JSON-ready values."""
+def _times(rows: pd.DataFrame, reason: Reason) -> np.ndarray:
+    return rows.loc[rows["reason"] == reason.value, "time"].to_numpy()
+
+
+def _first_after(times: np.ndarray, t: float) -> float:
+    later = times[times >= t]
+    return float(later.min()) if len(later) else math.nan
+
+
+def _ready_seconds(timeline: pd.DataFrame, pod: str) -> float:
+    lane = timeline[(timeline["pod"] == pod) & (timeline["container"] == "")]
+    ready = lane[lane["ready"].astype(bool)]
+    return float((ready["end"] - ready["start"]).sum())
+
+
+def _unnecessary(rows: pd.DataFrame, pod: Pod, kill_time: float, name: str) -> bool:
+    """Whether a liveness kill followed failures of a healthy but slow application.
+
+    The deciding failures are the last ``failureThreshold`` failed liveness
+    attempts of the container before the kill; the kill was unnecessary when every
+    one of them timed out on an application that would have answered well.
+    """
+    probe = pod.container(name).liveness_probe
+    if probe is None:
+        return False
+    failed = rows[
+        (rows["reason"] == Reason.UNHEALTHY.value)
+        & (rows["container"] == name)
+        & (rows["probe"] == ProbeType.LIVENESS.value)
+        & (rows["time"] <= kill_time)
+    ].tail(probe.failure_threshold)
+    if len(failed) < probe.failure_threshold:
+        return False
+    return bool(failed["message"].str.contains(SLOW_BUT_HEALTHY, regex=False).all())
+
+
+def pod_metrics(
+    events: pd.DataFrame,
+    timeline: pd.DataFrame,
+    scenario: Scenario,
+    pod: Pod,
+) -> dict[str, float]:
+    """Flat metrics of one pod in one run; NaN where the thing did not happen.
+
+    Keys: ``time_to_first_ready_seconds``, ``ready_fraction``, ``restarts``,
+    ``kills_<cause>`` for every ``KillCause``, ``unnecessary_restarts`` (liveness
+    kills of a healthy application whose answers were only slower than the
+    timeout), ``crash_loop_back_offs``, ``unhealthy_events`` and, measured from the
+    pod's first fault action, ``fault_to_first_failure_seconds``,
+    ``fault_to_not_ready_seconds``, ``fault_to_kill_seconds`` and
+    ``fault_to_restart_seconds``.
+    """
+    rows = events[events["pod"] == pod.name]
+    kills = rows[rows["reason"] == Reason.KILLING.value]
+    deletions = [
+        a.at_seconds
+        for a in scenario.actions
+        if a.pod == pod.name and a.kind is ActionKind.DELETE
+    ]
+    out: dict[str, float] = {f"kills_{c.value.replace('-', '_')}": 0 for c in KillCause}
+    unnecessary = 0
+    for time, name, message in kills[["time", "container", "message"]].itertuples(
+        index=False
+    ):
+        deleting = any(at <= time for at in deletions)
+        cause = kill_cause(str(message), deleting)
+        out[f"kills_{cause.value.replace('-', '_')}"] += 1
+        if cause is KillCause.LIVENESS:
+            unnecessary += _unnecessary(rows, pod, float(time), str(name))
+
+    ready = _times(rows, Reason.POD_READY)
+    started = rows[rows["reason"] == Reason.STARTED.value]
+    out["time_to_first_ready_seconds"] = float(ready.min()) if len(ready) else math.nan
+    out["ready_fraction"] = _ready_seconds(timeline, pod.name) / max(
+        scenario.duration_seconds, 1e-9
+    )
+    out["restarts"] = float(
+        started.groupby("container")["restart_count"].max().sum() if len(started) else 0
+    )
+    out["unnecessary_restarts"] = float(unnecessary)
+    out["crash_loop_back_offs"] = float((rows["reason"] == Reason.BACK_OFF.value).sum())
+    out["unhealthy_events"] = float((rows["reason"] == Reason.UNHEALTHY.value).sum())
+    out.update(_fault_metrics(rows, scenario, pod))
+    return out
+
+
+def _fault_metrics(
+    rows: pd.DataFrame, scenario: Scenario, pod: Pod
+) -> dict[str, float]:
+    faults = [
+        a.at_seconds
+        for a in scenario.actions
+        if a.pod == pod.name and a.kind is ActionKind.FAULT
+    ]
+    names = (
+        "fault_to_first_failure_seconds",
+        "fault_to_not_ready_seconds",
+        "fault_to_kill_seconds",
+        "fault_to_restart_seconds",
+    )
+    if not faults:
+        return dict.fromkeys(names, math.nan)
+    at = min(faults)
+    kill = _first_after(_times(rows, Reason.KILLING), at)
+    restart = _first_after(_times(rows, Reason.STARTED), kill) if kill == kill else kill
+    marks = (
+        _first_after(_times(rows, Reason.UNHEALTHY), at),
+        _first_after(_times(rows, Reason.POD_NOT_READY), at),
+        kill,
+        restart,
+    )
+    return {name: mark - at for name, mark in zip(names, marks, strict=True)}
+
+
+def run_metrics(result: SimulationResult) -> pd.DataFrame:
+    """One row per pod of one run: ``run``, ``seed``, ``pod`` and the metrics."""
+    records = []
+    for pod in result.scenario.pods:
+        record: dict[str, Any] = {
+            "run": result.run,
+            "seed": result.seed,
+            "pod": pod.name,
+        }
+        record.update(pod_metrics(result.events, result.timeline, result.scenario, pod))
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def metrics_frame(results: Iterable[SimulationResult]) -> pd.DataFrame:
+    """Metrics of many runs stacked: one row per (run, pod)."""
+    frames = [run_metrics(r) for r in results]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def mean_interval(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """Mean and 95 % confidence interval (Student t) of the finite values."""
+    data = np.asarray(values, dtype=float)
+    data = data[np.isfinite(data)]
+    n = len(data)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(data.mean())
+    if n == 1:
+        return mean, math.nan, math.nan
+    t = _T95[n - 2] if n - 1 <= len(_T95) else _Z95
+    half = t * float(data.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def proportion_interval(successes: int, n: int) -> tuple[float, float, float]:
+    """A proportion and its 95 % Wilson score interval."""
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    p = successes / n
+    z2 = _Z95**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = _Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def aggregate(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    by: Sequence[str] = (),
+    quantiles: Sequence[float] = (0.05, 0.5, 0.95),
+) -> pd.DataFrame:
+    """Mean, confidence interval, quantiles and counts of metrics, per group.
+
+    Returns one row per group and metric with ``metric``, ``n`` (finite values),
+    ``missing`` (NaN values: the thing did not happen), ``mean``, ``ci_low``,
+    ``ci_high`` and ``q<percent>`` columns.
+    """
+    groups = frame.groupby(list(by), sort=True) if by else [((), frame)]
+    rows = []
+    for key, group in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        for metric in metrics:
+            values = group[metric].to_numpy(dtype=float)
+            finite = values[np.isfinite(values)]
+            mean, low, high = mean_interval(finite)
+            row: dict[str, Any] = dict(zip(by, key, strict=True))
+            row.update(
+                metric=metric,
+                n=len(finite),
+                missing=len(values) - len(finite),
+                mean=mean,
+                ci_low=low,
+                ci_high=high,
+            )
+            for q in quantiles:
+                row[f"q{round(q * 100):02d}"] = (
+                    float(np.quantile(finite, q)) if len(finite) else math.nan
+                )
+            rows.append(row)
+    return pd.DataFrame.from_records(rows)
+
+
+def summarize(
+    events: pd.DataFrame, scenario: Scenario, seed: int, timeline: pd.DataFrame
+) -> dict[str, Any]:
+    """The nested ``summary.json`` of one run (JSON-ready values, null for NaN)."""
     pods: dict[str, Any] = {}
     for pod in scenario.pods:
+        flat = pod_metrics(events, timeline, scenario, pod)
         rows = events[events["pod"] == pod.name]
-        ready = rows[rows["reason"] == Reason.POD_READY.value]["time"]
         started = rows[rows["reason"] == Reason.STARTED.value]
-        kills = rows[rows["reason"] == Reason.KILLING.value]
-        deleted_at = _first(rows, Reason.DELETED)
-        deletions = [
-            a.at_seconds
-            for a in scenario.actions
-            if a.pod == pod.name and a.kind is ActionKind.DELETE
-        ]
-        causes: dict[str, int] = {c.value: 0 for c in KillCause}
-        for time, message in kills[["time", "message"]].itertuples(index=False):
-            deleting = any(at <= time for at in deletions)
-            causes[kill_cause(str(message), deleting).value] += 1
         restarts = {
-            c.name: int(started[started["container"] == c.name]["restart_count"].max())
+            c.name: int(
+                started.loc[started["container"] == c.name, "restart_count"].max()
+            )
             if (started["container"] == c.name).any()
             else 0
             for c in pod.containers
         }
         pods[pod.name] = {
-            "time_to_first_ready_seconds": _num(
-                ready.min() if len(ready) else math.nan
-            ),
-            "ready_transitions": len(ready),
+            "time_to_first_ready_seconds": _num(flat["time_to_first_ready_seconds"]),
+            "ready_fraction": _num(flat["ready_fraction"]),
+            "ready_transitions": int((rows["reason"] == Reason.POD_READY.value).sum()),
             "restarts": restarts,
-            "kills_by_cause": causes,
-            "crash_loop_back_offs": int(
-                (rows["reason"] == Reason.BACK_OFF.value).sum()
-            ),
-            "unhealthy_events": int((rows["reason"] == Reason.UNHEALTHY.value).sum()),
-            "deleted_at_seconds": _num(deleted_at),
+            "kills_by_cause": {
+                c.value: int(flat[f"kills_{c.value.replace('-', '_')}"])
+                for c in KillCause
+            },
+            "unnecessary_restarts": int(flat["unnecessary_restarts"]),
+            "crash_loop_back_offs": int(flat["crash_loop_back_offs"]),
+            "unhealthy_events": int(flat["unhealthy_events"]),
+            "after_first_fault": {
+                k.removeprefix("fault_to_"): _num(flat[k])
+                for k in flat
+                if k.startswith("fault_to_")
+            },
+            "deleted_at_seconds": _num(_first_after(_times(rows, Reason.DELETED), 0.0)),
         }
     return {
         "scenario": scenario.name,
@@ -70,11 +286,6 @@ def summarize(events: pd.DataFrame, scenario: Scenario, seed: int) -> dict[str, 
         "pods": pods,
         "total_restarts": sum(sum(p["restarts"].values()) for p in pods.values()),
     }
-
-
-def _first(rows: pd.DataFrame, reason: Reason) -> float:
-    times = rows[rows["reason"] == reason.value]["time"]
-    return float(times.min()) if len(times) else math.nan
 
 
 def _num(value: float) -> float | None:

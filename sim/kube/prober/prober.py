@@ -23,7 +23,7 @@ from sim.scenario.spec import (
     Probe,
     TCPSocketAction,
 )
-from sim.trace import ProbeResult
+from sim.trace import SLOW_BUT_HEALTHY, ProbeResult
 
 # prober.go maxProbeRetries: an error is retried back to back this many times.
 MAX_PROBE_RETRIES = 3
@@ -172,6 +172,18 @@ def died_during(handler: object, elapsed_seconds: float) -> ProbeOutcome:
     )
 
 
+def _late(answer: Answer, healthy: bool, latency: float | None = None) -> str:
+    """Note on a timeout whose application was healthy, only slower than T.
+
+    The note (``SLOW_BUT_HEALTHY``) lets analysis count restarts of healthy
+    containers; a hang or an unhealthy answer gets none.
+    """
+    if answer.kind is not AnswerKind.ANSWER or not healthy:
+        return ""
+    seconds = answer.latency_seconds if latency is None else latency
+    return f" ({SLOW_BUT_HEALTHY}: it answered {answer.status} after {seconds:.3f}s)"
+
+
 def _port_error(port: int | str, container: Container) -> ProbeOutcome:
     # R2.4: an unresolvable port is an error, retried and then discarded.
     return ProbeOutcome(
@@ -194,7 +206,9 @@ def _exec(
     if slow and features.exec_probe_timeout:
         quoted = shlex.join(action.command)
         return ProbeOutcome(
-            ProbeResult.FAILURE, timeout, f'command "{quoted}" timed out'
+            ProbeResult.FAILURE,
+            timeout,
+            f'command "{quoted}" timed out' + _late(answer, answer.status == 0),
         )
 
     # R4.4, legacy: the kubelet waits for the command, up to the CRI deadline, after
@@ -241,7 +255,8 @@ def _http(action: HTTPGetAction, timeout: float, target: ProbeTarget) -> ProbeOu
                 ProbeResult.FAILURE,
                 timeout,
                 f'Get "{url}": context deadline exceeded '
-                "(Client.Timeout exceeded while awaiting headers)",
+                "(Client.Timeout exceeded while awaiting headers)"
+                + _late(answer, 200 <= answer.status < 400, elapsed),
             )
 
         if not (300 <= answer.status < 400 and answer.location):
@@ -300,7 +315,9 @@ def _tcp(action: TCPSocketAction, timeout: float, target: ProbeTarget) -> ProbeO
         )
     if answer.latency_seconds > timeout:
         return ProbeOutcome(
-            ProbeResult.FAILURE, timeout, f"dial tcp {host}:{port}: i/o timeout"
+            ProbeResult.FAILURE,
+            timeout,
+            f"dial tcp {host}:{port}: i/o timeout" + _late(answer, True),
         )
     return ProbeOutcome(ProbeResult.SUCCESS, answer.latency_seconds)
 
@@ -321,7 +338,8 @@ def _grpc(action: GRPCAction, timeout: float, target: ProbeTarget) -> ProbeOutco
             ProbeResult.FAILURE,
             timeout,
             f'timeout: failed to connect service "{host}:{action.port}" within '
-            f"{timeout:g}s: context deadline exceeded",
+            f"{timeout:g}s: context deadline exceeded"
+            + _late(answer, answer.status == 1),
         )
 
     # R4.5: only SERVING is a Success.
