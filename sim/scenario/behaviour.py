@@ -213,6 +213,23 @@ class ExitBehaviour:
 
 
 @dataclass(frozen=True)
+class LoadBehaviour:
+    """How the application's answers slow down with the load it carries.
+
+    Each pod serves up to ``capacity_per_second`` requests per second. At a
+    utilisation u (requests per second over capacity, measured over the last
+    ``window_seconds``), every answer (requests and probes alike) takes
+    ``1 / (1 - u)`` times its usual latency, as in a single-server queue; at or
+    above capacity answers take ``saturated_latency`` more, so probes with short
+    timeouts fail and liveness may restart a healthy but overloaded pod.
+    """
+
+    capacity_per_second: float
+    window_seconds: float = 5.0
+    saturated_latency: Distribution = Distribution.constant(30.0)
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """Everything the model needs to know about one container's application.
 
@@ -229,5 +246,6 @@ class Behaviour:
     grpc: tuple[GRPCBehaviour, ...] = ()
     exit: ExitBehaviour | None = None
     sigterm: SigtermBehaviour = SigtermBehaviour()
+    load: LoadBehaviour | None = None
     assumed: tuple[str, ...] = ()
     source_line: int = field(default=0, compare=False)

@@ -14,11 +14,13 @@ from typing import Any
 
 from sim.scenario.behaviour import Behaviour, Distribution, DistributionKind
 from sim.scenario.spec import (
+    Deployment,
     KubeObject,
     Pod,
     Probe,
     ProbeType,
     Secret,
+    Service,
     ServiceAccount,
 )
 
@@ -107,6 +109,52 @@ class RegistrySpec:
     timeout_seconds: float = 30.0
 
 
+class Arrivals(enum.Enum):
+    """How requests arrive: evenly spaced, or as a Poisson process."""
+
+    CONSTANT = "Constant"
+    POISSON = "Poisson"
+
+
+@dataclass(frozen=True)
+class TrafficPhase:
+    """From ``from_seconds`` on the scenario clock, requests arrive at this rate."""
+
+    from_seconds: float
+    rate_per_second: float
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """Requests sent to a Service port, routed by kube-proxy's view (R9.4).
+
+    ``path`` is requested on the chosen pod; a request fails when no endpoint is
+    ready (no endpoints), the pod refuses or resets it, or it takes longer than
+    ``timeout_seconds``. ``record_requests`` keeps one event per request; otherwise
+    the log keeps counts per second and outcome.
+    """
+
+    service: str
+    port: int | str
+    phases: tuple[TrafficPhase, ...]
+    arrivals: Arrivals = Arrivals.POISSON
+    path: str = "/"
+    timeout_seconds: float = 10.0
+    record_requests: bool = False
+
+
+@dataclass(frozen=True)
+class EndpointsSpec:
+    """Delays between a pod's status change and the dataplane (R9.3, R9.4)."""
+
+    controller_delay: Distribution = Distribution(DistributionKind.UNIFORM, 0.05, 0.3)
+    proxy_min_sync_seconds: float = 1.0
+    proxy_sync_seconds: float = 30.0
+    proxy_apply_latency: Distribution = Distribution(
+        DistributionKind.UNIFORM, 0.01, 0.1
+    )
+
+
 class FaultKind(enum.Enum):
     """What a fault does to the application."""
 
@@ -147,6 +195,8 @@ class ActionKind(enum.Enum):
     SET_SERVICE_ACCOUNT = "setServiceAccount"
     CREATE = "create"
     FAULT = "fault"
+    SCALE = "scale"
+    ROLLOUT = "rollout"
 
 
 @dataclass(frozen=True)
@@ -163,6 +213,9 @@ class Action:
     image: str = ""
     service_account: str = ""
     fault: Fault | None = None
+    deployment: str = ""
+    replicas: int = 0
+    template: Pod | None = None
     source_line: int = field(default=0, compare=False)
 
 
@@ -180,6 +233,10 @@ class Scenario:
     service_accounts: tuple[ServiceAccount, ...] = ()
     secrets: tuple[Secret, ...] = ()
     registries: tuple[RegistrySpec, ...] = ()
+    services: tuple[Service, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    traffic: tuple[TrafficSpec, ...] = ()
+    endpoints: EndpointsSpec = EndpointsSpec()
     other_objects: tuple[KubeObject, ...] = ()
     source: str = ""
     warnings: tuple[str, ...] = field(default=(), compare=False)

@@ -305,3 +305,74 @@ class KubeObject:
     kind: str
     name: str
     body: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    """One port of a Service: the port clients use and the pod port it reaches.
+
+    ``target_port`` is a number or the name of a container port, resolved per pod
+    (R2.5).
+    """
+
+    port: int
+    target_port: int | str
+    name: str = ""
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Service with a selector: its pods are its endpoints (R9)."""
+
+    metadata: ObjectMeta
+    selector: tuple[tuple[str, str], ...]
+    ports: tuple[ServicePort, ...]
+    publish_not_ready_addresses: bool = False
+    type: str = "ClusterIP"
+    source_line: int = field(default=0, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The service's name."""
+        return self.metadata.name
+
+    def selects(self, labels: tuple[tuple[str, str], ...]) -> bool:
+        """Whether a pod with these labels is selected (an empty selector: none)."""
+        if not self.selector:
+            return False
+        have = dict(labels)
+        return all(have.get(key) == value for key, value in self.selector)
+
+
+class DeploymentStrategyType(enum.Enum):
+    """``spec.strategy.type`` of a Deployment."""
+
+    ROLLING_UPDATE = "RollingUpdate"
+    RECREATE = "Recreate"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A Deployment after API defaults.
+
+    ``template`` is the pod template as a ``Pod`` whose metadata carries the
+    template's labels (its name is the Deployment's); ``max_surge`` and
+    ``max_unavailable`` keep the API's int-or-percent form ("25%").
+    """
+
+    metadata: ObjectMeta
+    template: Pod
+    replicas: int = 1
+    selector: tuple[tuple[str, str], ...] = ()
+    strategy: DeploymentStrategyType = DeploymentStrategyType.ROLLING_UPDATE
+    max_surge: int | str = "25%"
+    max_unavailable: int | str = "25%"
+    min_ready_seconds: int = 0
+    progress_deadline_seconds: int = 600
+    source_line: int = field(default=0, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The deployment's name."""
+        return self.metadata.name
