@@ -46,6 +46,7 @@ class PodObject:
     gate_conditions: dict[str, bool] = field(default_factory=dict)
     status: PodStatus | None = None
     deleted: bool = False
+    owner: str = ""
 
     @property
     def name(self) -> str:
@@ -75,6 +76,7 @@ class ApiServer:
         self.recorder = recorder
         self.pods: dict[str, PodObject] = {}
         self._watchers: list[Watcher] = []
+        self._status_watchers: list[Watcher] = []
 
         # Every namespace has its default account; manifests may replace it.
         self.service_accounts: dict[str, ServiceAccount] = {
@@ -91,8 +93,19 @@ class ApiServer:
         """Register a callback for every pod change."""
         self._watchers.append(watcher)
 
+    def watch_status(self, watcher: Watcher) -> None:
+        """Register a callback for every change of a pod's status (or existence)."""
+        self._status_watchers.append(watcher)
+
     def _notify(self, obj: PodObject) -> None:
         for watcher in self._watchers:
+            watcher(obj)
+        for watcher in self._status_watchers:
+            watcher(obj)
+
+    def status_changed(self, obj: PodObject) -> None:
+        """The kubelet's status manager pushed a new status for the pod."""
+        for watcher in self._status_watchers:
             watcher(obj)
 
     def _event(self, obj: PodObject, reason: Reason, message: str) -> None:
@@ -100,7 +113,9 @@ class ApiServer:
             EventRecord(self.env.now, obj.name, "", reason, message=message)
         )
 
-    def create_pod(self, pod: Pod, rng: np.random.Generator) -> PodObject | None:
+    def create_pod(
+        self, pod: Pod, rng: np.random.Generator, owner: str = ""
+    ) -> PodObject | None:
         """Admit and store a new pod, schedule it and tell the watchers.
 
         Returns None when admission refuses the pod (R10.2, R10.5): the pod is
@@ -119,8 +134,8 @@ class ApiServer:
         uid = pod.metadata.uid or str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"{pod.metadata.namespace}/{pod.name}")
         )
-        ip = f"10.244.0.{len(self.pods) % 250 + 4}"
-        obj = PodObject(pod, uid, ip, self.env.now, rng)
+        ip = f"10.244.{len(self.pods) // 250}.{len(self.pods) % 250 + 4}"
+        obj = PodObject(pod, uid, ip, self.env.now, rng, owner=owner)
         self.pods[pod.name] = obj
         self._event(
             obj,

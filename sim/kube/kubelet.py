@@ -111,7 +111,7 @@ class Kubelet:
         self.ticker_phase = float(rng.uniform(0.0, SYNC_TICKER_PERIOD_SECONDS))
         self.pleg = PLEG(env, float(rng.uniform(0.0, 1.0)), self._on_pleg_event)
         self.runtime = ContainerRuntime(env, recorder, self.pleg.container_changed)
-        self.status_manager = StatusManager(env, recorder)
+        self.status_manager = StatusManager(env, recorder, apiserver.status_changed)
         self.probe_manager = ProbeManager(
             env,
             features,
@@ -179,7 +179,7 @@ class Kubelet:
             for container in pod.pod.containers:
                 self.applications[(pod.uid, container.name)] = Application(
                     container,
-                    self.scenario.behaviour_for(pod.name, container.name),
+                    self.scenario.behaviour_for(pod.name, container.name, pod.owner),
                     pod.rng,
                 )
             self.workers[pod.uid] = PodWorker(self, pod)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import simpy
@@ -209,9 +210,15 @@ def status_record(now: float, pod: PodObject, status: PodStatus) -> PodStatusRec
 class StatusManager:
     """The kubelet's cached pod statuses, pushed to the API server at once."""
 
-    def __init__(self, env: simpy.Environment, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        recorder: Recorder,
+        on_push: Callable[[PodObject], None] = lambda pod: None,
+    ) -> None:
         self.env = env
         self.recorder = recorder
+        self.on_push = on_push
         self._statuses: dict[str, PodStatus] = {}
 
     def get(self, pod_uid: str) -> PodStatus | None:
@@ -269,6 +276,7 @@ class StatusManager:
         pod.status = new
         self._record_transitions(pod, old, new)
         self.recorder.record_status(status_record(self.env.now, pod, new))
+        self.on_push(pod)
 
     def _record_transitions(
         self, pod: PodObject, old: PodStatus | None, new: PodStatus

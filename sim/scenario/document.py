@@ -255,17 +255,25 @@ class Scenario:
                 return pod
         raise KeyError(name)
 
-    def behaviour_for(self, pod: str, container: str) -> Behaviour | None:
-        """Return the behaviour of a container, a pod-specific one first."""
-        general = None
+    def behaviour_for(
+        self, pod: str, container: str, owner: str = ""
+    ) -> Behaviour | None:
+        """Return the behaviour of a container: for the pod, its owner, or any pod.
+
+        ``owner`` is the Deployment that made the pod, whose name a behaviour's
+        ``pod`` may give to cover all of its pods.
+        """
+        by_owner = general = None
         for behaviour in self.behaviours:
             if behaviour.container != container:
                 continue
             if behaviour.pod == pod:
                 return behaviour
+            if owner and behaviour.pod == owner:
+                by_owner = behaviour
             if not behaviour.pod:
                 general = behaviour
-        return general
+        return by_owner or general
 
     def with_probe(
         self,
