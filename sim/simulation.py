@@ -49,6 +49,11 @@ class SimulationResult:
         return self.recorder.to_frame(self.run)
 
     @cached_property
+    def requests(self) -> pd.DataFrame:
+        """Request counts per second, service, pod and outcome (traffic)."""
+        return self.recorder.requests_frame(self.run)
+
+    @cached_property
     def timeline(self) -> pd.DataFrame:
         """State intervals per pod and container instance."""
         return timeline_frame(self.events, self.scenario.duration_seconds)

@@ -48,6 +48,9 @@ class Reason(enum.Enum):
     ENDPOINT_READY = "EndpointReady"
     ENDPOINT_NOT_READY = "EndpointNotReady"
     ENDPOINT_REMOVED = "EndpointRemoved"
+    PROXY_ROUTING = "ProxyRouting"
+    PROXY_NOT_ROUTING = "ProxyNotRouting"
+    REQUEST = "Request"
 
 
 # Written into the message of a timed-out probe attempt whose application was
@@ -62,6 +65,17 @@ class ProbeResult(enum.Enum):
     FAILURE = "failure"
     WARNING = "warning"
     ERROR = "error"
+
+
+class RequestOutcome(enum.Enum):
+    """How a request to a Service ended."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    REFUSED = "refused"
+    RESET = "reset"
+    TIMEOUT = "timeout"
+    NO_ENDPOINTS = "no-endpoints"
 
 
 class KillCause(enum.Enum):
@@ -148,6 +162,20 @@ class PodStatusRecord:
     deletion_timestamp: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class RequestCount:
+    """How many requests that arrived in one second ended one way, per pod."""
+
+    second: int
+    service: str
+    pod: str
+    outcome: RequestOutcome
+    count: int
+
+
+REQUEST_COLUMNS = ("run", "second", "service", "pod", "outcome", "count")
+
+
 class Recorder(Protocol):
     """Where the model writes its events and pod statuses."""
 
@@ -156,6 +184,9 @@ class Recorder(Protocol):
 
     def record_status(self, status: PodStatusRecord) -> None:
         """Keep (or drop) one pod status as the API server now has it."""
+
+    def record_requests(self, counts: list[RequestCount]) -> None:
+        """Keep (or drop) request counts (written once, at the end of a run)."""
 
 
 class NullRecorder:
@@ -167,6 +198,9 @@ class NullRecorder:
     def record_status(self, status: PodStatusRecord) -> None:
         """Drop the status."""
 
+    def record_requests(self, counts: list[RequestCount]) -> None:
+        """Drop the counts."""
+
 
 class ListRecorder:
     """A sink that keeps every event and pod status in emission order."""
@@ -174,6 +208,7 @@ class ListRecorder:
     def __init__(self) -> None:
         self.events: list[EventRecord] = []
         self.statuses: list[PodStatusRecord] = []
+        self.requests: list[RequestCount] = []
 
     def record(self, event: EventRecord) -> None:
         """Append the event."""
@@ -182,6 +217,27 @@ class ListRecorder:
     def record_status(self, status: PodStatusRecord) -> None:
         """Append the status."""
         self.statuses.append(status)
+
+    def record_requests(self, counts: list[RequestCount]) -> None:
+        """Keep the counts."""
+        self.requests.extend(counts)
+
+    def requests_frame(self, run: int = 0) -> pd.DataFrame:
+        """Request counts per second, service, pod and outcome."""
+        rows = sorted(
+            self.requests, key=lambda c: (c.second, c.service, c.pod, c.outcome.value)
+        )
+        return pd.DataFrame(
+            {
+                "run": pd.Series([run] * len(rows), dtype="int64"),
+                "second": pd.Series([c.second for c in rows], dtype="int64"),
+                "service": pd.Series([c.service for c in rows], dtype="string"),
+                "pod": pd.Series([c.pod for c in rows], dtype="string"),
+                "outcome": pd.Series([c.outcome.value for c in rows], dtype="string"),
+                "count": pd.Series([c.count for c in rows], dtype="int64"),
+            },
+            columns=list(REQUEST_COLUMNS),
+        )
 
     def status_at(self, pod: str, time: float) -> PodStatusRecord | None:
         """The status of ``pod`` the API server held at ``time`` (None before)."""

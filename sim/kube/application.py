@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 import math
 import shlex
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,7 @@ class Application:
         self._ports = {p.name: p.container_port for p in container.ports if p.name}
         self._hang: tuple[str, float] | None = None
         self._slow: list[tuple[float, float, Distribution]] = []
+        self._arrivals: deque[float] = deque()
 
     # Faults on the scenario clock.
 
@@ -128,6 +130,33 @@ class Application:
             lat.sample(self.rng) for start, end, lat in self._slow if start <= now < end
         )
 
+    # Load (issue: load-coupled latency).
+
+    def note_request(self, now: float) -> None:
+        """Count a request arriving now towards the application's load."""
+        if self.behaviour.load is not None:
+            self._arrivals.append(now)
+
+    def utilisation(self, now: float) -> float:
+        """Requests per second over the load window, as a fraction of capacity."""
+        load = self.behaviour.load
+        if load is None:
+            return 0.0
+        while self._arrivals and self._arrivals[0] < now - load.window_seconds:
+            self._arrivals.popleft()
+        return len(self._arrivals) / (load.window_seconds * load.capacity_per_second)
+
+    def _loaded(self, latency: float, now: float) -> float:
+        # A single-server queue: latency grows as 1 / (1 - u); at or past
+        # capacity the backlog adds the saturated latency.
+        load = self.behaviour.load
+        if load is None:
+            return latency
+        u = self.utilisation(now)
+        if u >= 1.0:
+            return latency + load.saturated_latency.sample(self.rng)
+        return latency / (1.0 - u)
+
     def _port_number(self, port: int | str) -> int | None:
         if isinstance(port, int):
             return port
@@ -151,7 +180,7 @@ class Application:
         return Answer(
             AnswerKind.ANSWER,
             status=status,
-            latency_seconds=latency + self._extra_latency(now),
+            latency_seconds=self._loaded(latency, now) + self._extra_latency(now),
             location=phase.location,
             output=phase.output,
         )
@@ -195,7 +224,8 @@ class Application:
         """Answer an HTTP request: status code as ``status``."""
         b = self.behaviour
         if not b.http and not b.tcp and not b.grpc:
-            return Answer(AnswerKind.ANSWER, 200, NETWORK_LATENCY_SECONDS)
+            latency = self._loaded(NETWORK_LATENCY_SECONDS, now)
+            return Answer(AnswerKind.ANSWER, 200, latency)
         candidates = [e for e in b.http if self._port_number(e.port) == port]
         if not candidates:
             return REFUSED

@@ -7,9 +7,12 @@ from collections.abc import Generator
 import simpy
 
 from sim.kube.apiserver import ApiServer
+from sim.kube.controllers.endpointslice import EndpointSliceController
 from sim.kube.kubelet import Kubelet
+from sim.kube.proxy import KubeProxy
 from sim.kube.runtime import ContainerState
 from sim.kube.streams import Streams
+from sim.kube.traffic import TrafficGenerator
 from sim.kube.versions import resolve
 from sim.scenario.document import Action, ActionKind, FaultKind, Scenario
 from sim.trace import EventRecord, Reason, Recorder
@@ -33,6 +36,36 @@ class Cluster:
             self.env, scenario, self.features, self.apiserver, self.streams, recorder
         )
 
+        # Services: the EndpointSlice controller feeds kube-proxy, which routes
+        # the scenario's traffic.
+        self.proxy = KubeProxy(
+            self.env, scenario.endpoints, self.streams.stream("kube-proxy"), recorder
+        )
+        self.endpoints = EndpointSliceController(
+            self.env,
+            self.apiserver,
+            scenario.services,
+            scenario.endpoints,
+            self.streams.stream("endpointslice"),
+            recorder,
+            self.proxy.slice_changed,
+        )
+        services = {s.name: s for s in scenario.services}
+        self.traffic = [
+            TrafficGenerator(
+                self.env,
+                spec,
+                services[spec.service],
+                self.apiserver,
+                self.kubelet.runtime,
+                self.kubelet.applications,
+                self.proxy,
+                self.streams.stream(f"traffic/{spec.service}/{index}"),
+                recorder,
+            )
+            for index, spec in enumerate(scenario.traffic)
+        ]
+
     def run(self) -> None:
         """Create the pods at t = 0, play the actions, run to the scenario's end."""
         created_later = {
@@ -44,6 +77,8 @@ class Cluster:
         for action in self.scenario.actions:
             self.env.process(self._play(action))
         self.env.run(until=self.scenario.duration_seconds)
+        for generator in self.traffic:
+            generator.flush()
 
     def _create(self, name: str) -> None:
         self.create_attempted.add(name)

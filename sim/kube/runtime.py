@@ -89,6 +89,7 @@ class ContainerRuntime:
         self.on_change = on_change
         self.log = SimLogger(env, "runtime")
         self._instances: dict[str, list[ContainerInstance]] = {}
+        self.exit_listeners: list[Callable[[ContainerInstance], None]] = []
 
     def instances(self, pod_uid: str) -> list[ContainerInstance]:
         """Every instance of a pod, oldest first."""
@@ -177,6 +178,8 @@ class ContainerRuntime:
         )
         assert instance.exited is not None
         instance.exited.succeed()
+        for listener in self.exit_listeners:
+            listener(instance)
         self.on_change(instance.pod_uid)
 
     def stop(

@@ -1,0 +1,183 @@
+"""The EndpointSlice controller: which pods back each Service, and how (R9).
+
+Every change of a selected pod (its status pushed by the kubelet, a deletion, its
+removal) queues its Services; each queued Service is synced once after the
+controller's delay, reading the pods as they are then (R9.3). A sync computes the
+endpoints (R9.1, R9.2), records what changed, and hands them to kube-proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.kube.apiserver import ApiServer, PodObject
+from sim.kube.log import SimLogger
+from sim.scenario.document import EndpointsSpec
+from sim.scenario.spec import Pod, Service
+from sim.trace import EventRecord, Reason, Recorder
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One pod as an endpoint of a Service (endpointslice utils ``podToEndpoint``).
+
+    ``ports`` maps each Service port (by its number) to the pod's port it reaches;
+    a port whose named target the pod lacks is absent (R2.5).
+    """
+
+    pod: str
+    ip: str
+    ports: tuple[tuple[int, int], ...]
+    ready: bool
+    serving: bool
+    terminating: bool
+
+    def target(self, service_port: int) -> int | None:
+        """The pod port a Service port reaches, or None."""
+        for port, target in self.ports:
+            if port == service_port:
+                return target
+        return None
+
+
+SliceListener = Callable[[str, tuple[Endpoint, ...]], None]
+
+
+def resolve_target_ports(service: Service, pod: Pod) -> tuple[tuple[int, int], ...]:
+    """R2.5: the pod port of each Service port (a named target searched by name)."""
+    found = []
+    for service_port in service.ports:
+        target = service_port.target_port
+        if isinstance(target, int):
+            found.append((service_port.port, target))
+            continue
+        for container in pod.containers:
+            match = next(
+                (
+                    p.container_port
+                    for p in container.ports
+                    if p.name == target and p.protocol == service_port.protocol
+                ),
+                None,
+            )
+            if match is not None:
+                found.append((service_port.port, match))
+                break
+    return tuple(found)
+
+
+def pod_to_endpoint(service: Service, obj: PodObject) -> Endpoint | None:
+    """R9.1, R9.2: the pod as an endpoint of the Service, or None if not one."""
+    # R9.1: selected, with an IP, not terminal. Terminating pods stay listed.
+    status = obj.status
+    if obj.deleted or status is None or status.phase.terminal:
+        return None
+    if not service.selects(obj.pod.metadata.labels):
+        return None
+
+    # R9.2: serving is PodReady; ready also needs the pod not to be terminating,
+    # unless the Service publishes not-ready addresses.
+    serving = status.ready
+    terminating = obj.deletion_timestamp is not None
+    ready = service.publish_not_ready_addresses or (serving and not terminating)
+    return Endpoint(
+        obj.name,
+        obj.ip,
+        resolve_target_ports(service, obj.pod),
+        ready=ready,
+        serving=serving,
+        terminating=terminating,
+    )
+
+
+class EndpointSliceController:
+    """Keeps each Service's endpoints in step with its pods."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        apiserver: ApiServer,
+        services: tuple[Service, ...],
+        spec: EndpointsSpec,
+        rng: np.random.Generator,
+        recorder: Recorder,
+        listener: SliceListener,
+    ) -> None:
+        self.env = env
+        self.apiserver = apiserver
+        self.services = {s.name: s for s in services if s.selector}
+        self.spec = spec
+        self.rng = rng
+        self.recorder = recorder
+        self.listener = listener
+        self.log = SimLogger(env, "endpointslice")
+        self.slices: dict[str, tuple[Endpoint, ...]] = {}
+        self._queued: set[str] = set()
+        apiserver.watch_status(self._on_pod)
+
+    def _on_pod(self, obj: PodObject) -> None:
+        # R9.3: a pod change queues every Service that selects the pod (or did).
+        for name, service in self.services.items():
+            listed = any(e.pod == obj.name for e in self.slices.get(name, ()))
+            if not listed and not service.selects(obj.pod.metadata.labels):
+                continue
+            if name in self._queued:
+                continue
+            self._queued.add(name)
+            self.env.process(self._sync_later(name))
+
+    def _sync_later(self, name: str) -> Generator[simpy.Event, object, None]:
+        yield self.env.timeout(self.spec.controller_delay.sample(self.rng))
+        self._queued.discard(name)
+        self.sync(name)
+
+    def sync(self, name: str) -> None:
+        """Recompute one Service's endpoints and pass changes on (syncService)."""
+        service = self.services[name]
+        endpoints = tuple(
+            endpoint
+            for obj in self.apiserver.pods.values()
+            if (endpoint := pod_to_endpoint(service, obj)) is not None
+        )
+        before = {e.pod: e for e in self.slices.get(name, ())}
+        after = {e.pod: e for e in endpoints}
+        if before == after:
+            return
+        self.slices[name] = endpoints
+        self._record_changes(name, before, after)
+        self.listener(name, endpoints)
+
+    def _record_changes(
+        self, name: str, before: dict[str, Endpoint], after: dict[str, Endpoint]
+    ) -> None:
+        now = self.env.now
+        for pod, endpoint in after.items():
+            old = before.get(pod)
+            if old == endpoint:
+                continue
+            # Any change of conditions is recorded, named by the ready condition.
+            reason = (
+                Reason.ENDPOINT_READY if endpoint.ready else Reason.ENDPOINT_NOT_READY
+            )
+            self.recorder.record(
+                EventRecord(now, pod, "", reason, message=_conditions(name, endpoint))
+            )
+        for pod in before.keys() - after.keys():
+            self.recorder.record(
+                EventRecord(
+                    now, pod, "", Reason.ENDPOINT_REMOVED, message=f"service={name}"
+                )
+            )
+        self.log.trace("synced", service=name, endpoints=len(after))
+
+
+def _conditions(service: str, endpoint: Endpoint) -> str:
+    return (
+        f"service={service} ready={str(endpoint.ready).lower()} "
+        f"serving={str(endpoint.serving).lower()} "
+        f"terminating={str(endpoint.terminating).lower()}"
+    )

@@ -1,0 +1,105 @@
+"""kube-proxy: the dataplane's view of each Service's endpoints (R9.4).
+
+kube-proxy hears of every EndpointSlice change but programs its rules no more often
+than ``minSyncPeriod`` (1 s by default) after the previous programming, plus a full
+resync every ``syncPeriod``; programming itself takes a little time. Requests are
+routed by the rules as last programmed: to a ready endpoint, or, when a Service has
+none, to one that is serving and terminating (ProxyTerminatingEndpoints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+import simpy
+
+from sim.kube.controllers.endpointslice import Endpoint
+from sim.kube.log import SimLogger
+from sim.scenario.document import EndpointsSpec
+from sim.trace import EventRecord, Reason, Recorder
+
+
+class KubeProxy:
+    """Programmed rules per Service, synced no more often than minSyncPeriod."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: EndpointsSpec,
+        rng: np.random.Generator,
+        recorder: Recorder,
+    ) -> None:
+        self.env = env
+        self.spec = spec
+        self.rng = rng
+        self.recorder = recorder
+        self.log = SimLogger(env, "proxy")
+        self.rules: dict[str, tuple[Endpoint, ...]] = {}
+        self._desired: dict[str, tuple[Endpoint, ...]] = {}
+        self._last_sync = -spec.proxy_min_sync_seconds
+        self._pending = False
+        if spec.proxy_sync_seconds > 0:
+            env.process(self._periodic())
+
+    def slice_changed(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
+        """R9.4: an EndpointSlice changed: program it at the next allowed sync."""
+        self._desired[service] = endpoints
+        if self._pending:
+            return
+        self._pending = True
+        self.env.process(self._sync())
+
+    def _sync(self) -> Generator[simpy.Event, object, None]:
+        # R9.4: no sooner than minSyncPeriod after the previous sync began.
+        wait = self._last_sync + self.spec.proxy_min_sync_seconds - self.env.now
+        if wait > 0:
+            yield self.env.timeout(wait)
+        self._last_sync = self.env.now
+        self._pending = False
+        desired = dict(self._desired)
+        yield self.env.timeout(self.spec.proxy_apply_latency.sample(self.rng))
+        for service, endpoints in desired.items():
+            self._program(service, endpoints)
+
+    def _periodic(self) -> Generator[simpy.Event, object, None]:
+        # R9.4: a full resync every syncPeriod; it changes nothing by itself but,
+        # like any sync, delays the next one by minSyncPeriod.
+        while True:
+            yield self.env.timeout(self.spec.proxy_sync_seconds)
+            if not self._pending:
+                self._pending = True
+                self.env.process(self._sync())
+
+    def _program(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
+        old = {e.pod for e in routable(self.rules.get(service, ()))}
+        self.rules[service] = endpoints
+        new = {e.pod for e in routable(endpoints)}
+        now = self.env.now
+        for pod in sorted(new - old):
+            self.recorder.record(
+                EventRecord(
+                    now, pod, "", Reason.PROXY_ROUTING, message=f"service={service}"
+                )
+            )
+        for pod in sorted(old - new):
+            self.recorder.record(
+                EventRecord(
+                    now, pod, "", Reason.PROXY_NOT_ROUTING, message=f"service={service}"
+                )
+            )
+
+    def route(self, service: str) -> Endpoint | None:
+        """Pick the endpoint a new connection to the Service goes to, or None."""
+        candidates = routable(self.rules.get(service, ()))
+        if not candidates:
+            return None
+        return candidates[int(self.rng.integers(len(candidates)))]
+
+
+def routable(endpoints: tuple[Endpoint, ...]) -> tuple[Endpoint, ...]:
+    """R9.4: ready endpoints, else serving-and-terminating ones (the fallback)."""
+    ready = tuple(e for e in endpoints if e.ready)
+    if ready:
+        return ready
+    return tuple(e for e in endpoints if e.serving and e.terminating)
