@@ -970,7 +970,7 @@ def test_init_containers_warn() -> None:
 
 @pytest.mark.parametrize(
     "kind",
-    ["Service", "Deployment", "ReplicaSet", "ConfigMap"],
+    ["ReplicaSet", "ConfigMap"],
 )
 def test_kept_kinds(kind: str) -> None:
     text = POD_HEAD + f"---\napiVersion: v1\nkind: {kind}\nmetadata: {{name: x}}\n"

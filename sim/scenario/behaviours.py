@@ -2,9 +2,9 @@
 
 A behaviour says what Kubernetes cannot know about a container's application: when
 files exist, what each port answers over the instance's uptime, when the process
-exits by itself and how it takes SIGTERM. The tables here turn that YAML into
-``sim.scenario.behaviour.Behaviour``; ``DISTRIBUTION`` is shared with the cluster
-settings and the actions.
+exits by itself, how it takes SIGTERM and how it slows down under load. The tables
+here turn that YAML into ``sim.scenario.behaviour.Behaviour``; random durations are
+read by ``sim.scenario.distributions`` (re-exported here).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sim.scenario.behaviour import (
     ZERO,
     Behaviour,
     Distribution,
-    DistributionKind,
     ExecBehaviour,
     ExitBehaviour,
     FileBehaviour,
@@ -33,7 +32,11 @@ from sim.scenario.behaviour import (
     Window,
 )
 from sim.scenario.context import INVALID, REQUIRED, Ctx
-from sim.scenario.durations import format_duration, parse_duration
+from sim.scenario.distributions import DISTRIBUTION
+from sim.scenario.distributions import DISTRIBUTION_FORMS as DISTRIBUTION_FORMS
+from sim.scenario.distributions import distribution_yaml as distribution_yaml
+from sim.scenario.distributions import duration_yaml as duration_yaml
+from sim.scenario.durations import format_duration
 from sim.scenario.fields import (
     Bool,
     Choice,
@@ -50,7 +53,8 @@ from sim.scenario.fields import (
     ValueType,
 )
 from sim.scenario.pods import PORT, STRINGS
-from sim.scenario.yamlio import is_mapping, is_sequence
+from sim.scenario.traffic import LOAD
+from sim.scenario.yamlio import is_mapping
 
 
 class GrpcStatus(enum.IntEnum):
@@ -60,98 +64,6 @@ class GrpcStatus(enum.IntEnum):
     SERVING = 1
     NOT_SERVING = 2
     SERVICE_UNKNOWN = 3
-
-
-# Distributions ---------------------------------------------------------------------
-
-DISTRIBUTION_FORMS = "a duration, {min, max}, {median, p99} or {mean}"
-
-
-def _check_uniform(values: Values) -> None:
-    if values.ok("min", "max") and values["min"] > values["max"]:
-        values.at("max").invalid(values.node["max"], "must not be less than min")
-
-
-def _check_lognormal(values: Values) -> None:
-    if values.ok("median", "p99") and values["p99"] < values["median"]:
-        values.at("p99").invalid(values.node["p99"], "must not be less than median")
-
-
-_UNIFORM = Obj(
-    (
-        Field("min", Duration(), REQUIRED, "Smallest value."),
-        Field("max", Duration(), REQUIRED, "Largest value."),
-    ),
-    check=_check_uniform,
-    build=lambda v: Distribution(DistributionKind.UNIFORM, v["min"], v["max"]),
-    description="Uniform between min and max.",
-)
-_LOGNORMAL = Obj(
-    (
-        Field("median", Duration(exclusive_minimum=True), REQUIRED, "Median."),
-        Field("p99", Duration(), REQUIRED, "99th percentile."),
-    ),
-    check=_check_lognormal,
-    build=lambda v: Distribution(DistributionKind.LOGNORMAL, v["median"], v["p99"]),
-    description="Log-normal from its median and 99th percentile.",
-)
-_EXPONENTIAL = Obj(
-    (Field("mean", Duration(exclusive_minimum=True), REQUIRED, "Mean."),),
-    build=lambda v: Distribution(DistributionKind.EXPONENTIAL, v["mean"], v["mean"]),
-    description="Exponential with this mean.",
-)
-_FORMS = (
-    ("min", _UNIFORM),
-    ("max", _UNIFORM),
-    ("median", _LOGNORMAL),
-    ("p99", _LOGNORMAL),
-    ("mean", _EXPONENTIAL),
-)
-_CONSTANT = Duration()
-
-
-def _read_distribution(ctx: Ctx, value: Any) -> Any:
-    if not is_mapping(value):
-        if is_sequence(value) or isinstance(value, bool):
-            return ctx.invalid(value, f"must be {DISTRIBUTION_FORMS}")
-        seconds = _CONSTANT.read(ctx, value)
-        return INVALID if seconds is INVALID else Distribution.constant(seconds)
-    for key, table in _FORMS:
-        if key in value:
-            return table.read(ctx, value)
-    return ctx.invalid(value, f"must be {DISTRIBUTION_FORMS}")
-
-
-DISTRIBUTION = Custom(
-    _read_distribution,
-    lambda defs: {
-        "description": f"A random duration: {DISTRIBUTION_FORMS}.",
-        "oneOf": [
-            _CONSTANT.json_schema(defs),
-            _UNIFORM.json_schema(defs),
-            _LOGNORMAL.json_schema(defs),
-            _EXPONENTIAL.json_schema(defs),
-        ],
-    },
-    name="distribution",
-)
-
-
-def distribution_yaml(dist: Distribution) -> Any:
-    """Write a distribution back as YAML (the inverse of ``DISTRIBUTION``)."""
-    if dist.kind is DistributionKind.CONSTANT:
-        return duration_yaml(dist.a)
-    if dist.kind is DistributionKind.UNIFORM:
-        return {"min": duration_yaml(dist.a), "max": duration_yaml(dist.b)}
-    if dist.kind is DistributionKind.LOGNORMAL:
-        return {"median": duration_yaml(dist.a), "p99": duration_yaml(dist.b)}
-    return {"mean": duration_yaml(dist.a)}
-
-
-def duration_yaml(seconds: float) -> str | float:
-    """Write seconds as a Go duration when that is exact, as a number otherwise."""
-    text = format_duration(seconds)
-    return text if parse_duration(text, allow_infinite=True) == seconds else seconds
 
 
 # Windows ---------------------------------------------------------------------------
@@ -474,6 +386,7 @@ def _build_behaviour(values: Values) -> Behaviour:
         grpc=values["grpc"],
         exit=values["exit"],
         sigterm=values["sigterm"],
+        load=values["load"],
         source_line=values.ctx.line,
     )
 
@@ -484,7 +397,10 @@ def behaviour_table(check: Callable[[Values], None] | None = None) -> Obj:
         (
             Field("container", Str(), REQUIRED, "Container name."),
             Field(
-                "pod", Str(), "", "Pod name; left out: every pod with the container."
+                "pod",
+                Str(),
+                "",
+                "Pod or Deployment name; left out: every pod with the container.",
             ),
             Field("files", MapOf(WINDOWS), (), "Path to when the file exists."),
             Field("exec", ListOf(EXEC_ENTRY), (), "Exit codes of commands."),
@@ -499,6 +415,7 @@ def behaviour_table(check: Callable[[Values], None] | None = None) -> Obj:
                 "How PID 1 takes SIGTERM; exits at once with 143 when left out.",
                 "exit",
             ),
+            Field("load", LOAD, None, "How answers slow down with the load."),
         ),
         check=check,
         build=_build_behaviour,

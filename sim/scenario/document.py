@@ -216,6 +216,7 @@ class Action:
     deployment: str = ""
     replicas: int = 0
     template: Pod | None = None
+    min_ready_seconds: int | None = None
     source_line: int = field(default=0, compare=False)
 
 

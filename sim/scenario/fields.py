@@ -16,6 +16,7 @@ builders only ever see valid values.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,28 +82,56 @@ class Int(ValueType):
 
 @dataclass(frozen=True)
 class Number(ValueType):
-    """A real number (int or float, not a boolean) within closed bounds."""
+    """A finite real number (int or float, not a boolean) within bounds.
+
+    The bounds are closed, except ``minimum`` when ``exclusive_minimum`` is set
+    (a capacity must be greater than 0).
+    """
 
     minimum: float | None = None
     maximum: float | None = None
+    exclusive_minimum: bool = False
 
     def read(self, ctx: Ctx, value: Any) -> Any:
         """Check type and range."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             return ctx.invalid(value, "must be a number")
+        if not math.isfinite(value):
+            return ctx.invalid(value, "must be a finite number")
         low, high = self.minimum, self.maximum
-        if (low is not None and value < low) or (high is not None and value > high):
-            return ctx.invalid(value, f"must be between {low} and {high}, inclusive")
+        too_low = low is not None and (
+            value <= low if self.exclusive_minimum else value < low
+        )
+        if too_low or (high is not None and value > high):
+            return ctx.invalid(value, self._range())
         return float(value)
+
+    def _range(self) -> str:
+        if self.minimum is not None and self.maximum is not None:
+            return f"must be between {self.minimum} and {self.maximum}, inclusive"
+        low, high = _shown(self.minimum), _shown(self.maximum)
+        if self.minimum is not None and self.exclusive_minimum:
+            return f"must be greater than {low}"
+        if self.minimum is not None:
+            return f"must be greater than or equal to {low}"
+        return f"must be less than or equal to {high}"
 
     def json_schema(self, defs: dict[str, Any]) -> dict[str, Any]:
         """Return a number schema with bounds."""
         schema: dict[str, Any] = {"type": "number"}
         if self.minimum is not None:
-            schema["minimum"] = self.minimum
+            key = "exclusiveMinimum" if self.exclusive_minimum else "minimum"
+            schema[key] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
         return schema
+
+
+def _shown(bound: float | None) -> str:
+    """A bound as the messages print it (``0``, not ``0.0``)."""
+    if bound is not None and float(bound).is_integer():
+        return str(int(bound))
+    return str(bound)
 
 
 @dataclass(frozen=True)

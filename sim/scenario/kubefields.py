@@ -188,3 +188,49 @@ SECRET_FIELDS = (
     "stringData",
     "type",
 )
+SERVICE_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+SERVICE_SPEC_FIELDS = (
+    "allocateLoadBalancerNodePorts",
+    "clusterIP",
+    "clusterIPs",
+    "externalIPs",
+    "externalName",
+    "externalTrafficPolicy",
+    "healthCheckNodePort",
+    "internalTrafficPolicy",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "loadBalancerClass",
+    "loadBalancerIP",
+    "loadBalancerSourceRanges",
+    "ports",
+    "publishNotReadyAddresses",
+    "selector",
+    "sessionAffinity",
+    "sessionAffinityConfig",
+    "trafficDistribution",
+    "type",
+)
+SERVICE_PORT_FIELDS = (
+    "appProtocol",
+    "name",
+    "nodePort",
+    "port",
+    "protocol",
+    "targetPort",
+)
+DEPLOYMENT_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+DEPLOYMENT_SPEC_FIELDS = (
+    "minReadySeconds",
+    "paused",
+    "progressDeadlineSeconds",
+    "replicas",
+    "revisionHistoryLimit",
+    "selector",
+    "strategy",
+    "template",
+)
+DEPLOYMENT_STRATEGY_FIELDS = ("rollingUpdate", "type")
+ROLLING_UPDATE_DEPLOYMENT_FIELDS = ("maxSurge", "maxUnavailable")
+LABEL_SELECTOR_FIELDS = ("matchExpressions", "matchLabels")
+POD_TEMPLATE_SPEC_FIELDS = ("metadata", "spec")

@@ -333,11 +333,14 @@ _PORT_TABLE = (
     Field("containerPort", PORT_NUMBER, REQUIRED, "Port number."),
     Field("name", Str(port_name, PORT_NAME_PATTERN), "", "Port name (IANA style)."),
     Field("protocol", Choice(("TCP", "UDP", "SCTP")), "TCP", "Protocol.", "TCP"),
+    Field("hostPort", Int(0, 65535), 0, "Port on the node; 0 for none.", 0),
 )
 CONTAINER_PORT = Obj(
     _PORT_TABLE,
     ignored=ignored_fields(CONTAINER_PORT_FIELDS, _PORT_TABLE),
-    build=lambda v: ContainerPort(v["containerPort"], v["name"], v["protocol"]),
+    build=lambda v: ContainerPort(
+        v["containerPort"], v["name"], v["protocol"], v["hostPort"]
+    ),
     schema_name="ContainerPort",
 )
 
@@ -710,6 +713,20 @@ def derived_uid(namespace: str, name: str) -> str:
     return str(uuid.uuid5(_UID_NAMESPACE, f"{namespace}/{name}"))
 
 
+def with_kind_uid(metadata: ObjectMeta, raw: Any, kind: str) -> ObjectMeta:
+    """Give an object other than a Pod a uid of its own when its manifest has none.
+
+    The uid is derived from kind, namespace and name, so a Service and a
+    Deployment of one name do not share it.
+    """
+    if is_mapping(raw) and raw.get("uid"):
+        return metadata
+    uid = derived_uid(metadata.namespace, f"{kind}/{metadata.name}")
+    return ObjectMeta(
+        metadata.name, metadata.namespace, uid, metadata.labels, metadata.annotations
+    )
+
+
 def _generated_name(prefix: str, line: int) -> str:
     """Return a name with a deterministic stand-in for the random suffix."""
     digest = hashlib.sha256(f"{prefix}@{line}".encode()).hexdigest()
@@ -752,10 +769,24 @@ OBJECT_META = Obj(
 
 
 def _build_pod(values: Values) -> Pod:
-    spec = values["spec"]
+    return pod_from_spec(values["metadata"], values["spec"], values.ctx.line)
+
+
+def pod_from_spec(metadata: ObjectMeta, spec: dict[str, Any], line: int) -> Pod:
+    """Build a Pod from its metadata and the fields ``POD_SPEC`` read.
+
+    Parameters
+    ----------
+    metadata
+        The pod's metadata (a Deployment's template gets the Deployment's name).
+    spec
+        What ``POD_SPEC.read`` returned (not ``INVALID``).
+    line
+        Line of the manifest, kept in ``Pod.source_line``.
+    """
     read: tuple[_ReadContainer, ...] = (*spec["initContainers"], *spec["containers"])
     return Pod(
-        metadata=values["metadata"],
+        metadata=metadata,
         containers=tuple(r.container for r in spec["containers"]),
         restart_policy=spec["restartPolicy"],
         termination_grace_period_seconds=spec["terminationGracePeriodSeconds"],
@@ -770,14 +801,14 @@ def _build_pod(values: Values) -> Pod:
         env_secret_refs=tuple(
             (r.container.name, secret) for r in read for secret in r.secret_refs
         ),
-        source_line=values.ctx.line,
+        source_line=line,
     )
 
 
-def manifest_head(kind: str) -> tuple[Field, ...]:
-    """Return the fields every ``v1`` manifest of ``kind`` starts with."""
+def manifest_head(kind: str, api_version: str = "v1") -> tuple[Field, ...]:
+    """Return the fields every manifest of ``kind`` (in ``api_version``) starts with."""
     return (
-        Field("apiVersion", Choice(("v1",)), REQUIRED, "Always v1."),
+        Field("apiVersion", Choice((api_version,)), REQUIRED, f"Always {api_version}."),
         Field("kind", Choice((kind,)), REQUIRED, f"{kind}."),
         Field("metadata", OBJECT_META, REQUIRED, "Name, namespace, uid, labels."),
     )

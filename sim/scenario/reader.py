@@ -2,11 +2,11 @@
 
 A scenario file holds Kubernetes manifests and one ``kind: Scenario`` document. The
 reader loads every document, reads Pods (``pods``), ServiceAccounts and Secrets
-(``accounts``) and the Scenario document (``scenario_doc``) through their field
-tables, keeps the manifests it does not simulate yet, checks what the documents say
-about each other, infers the behaviour of containers that none describes
-(``inference``), and either returns the ``Scenario`` (with its warnings) or raises
-``ScenarioError`` listing every error.
+(``accounts``), Services and Deployments (``workloads``) and the Scenario document
+(``scenario_doc``) through their field tables, keeps the manifests it does not
+simulate yet, checks what the documents say about each other, infers the behaviour
+of containers that none describes (``assumptions``), and either returns the
+``Scenario`` (with its warnings) or raises ``ScenarioError`` listing every error.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.scenario.accounts import ACCOUNT_KINDS
-from sim.scenario.behaviour import Behaviour
+from sim.scenario.assumptions import Subject, with_assumptions
+from sim.scenario.assumptions import no_behaviour_warning as no_behaviour_warning
 from sim.scenario.context import Ctx, Reporter
 from sim.scenario.document import Scenario
 from sim.scenario.errors import Problem, ScenarioError, Severity
-from sim.scenario.inference import infer_behaviour
-from sim.scenario.pods import PROBE_FIELD_OF, read_pod
+from sim.scenario.pods import read_pod
 from sim.scenario.scenario_doc import (
     API_VERSION,
     KIND,
@@ -30,13 +30,8 @@ from sim.scenario.scenario_doc import (
     ScenarioSettings,
     read_scenario_document,
 )
-from sim.scenario.spec import (
-    Container,
-    ExecAction,
-    KubeObject,
-    Pod,
-    ProbeType,
-)
+from sim.scenario.spec import Container, KubeObject, Pod
+from sim.scenario.workloads import WORKLOAD_KINDS
 from sim.scenario.yamlio import (
     YamlDocument,
     document_label,
@@ -47,26 +42,9 @@ from sim.scenario.yamlio import (
     plain,
 )
 
-SIMULATED_KINDS = ("Pod", *ACCOUNT_KINDS)
-KEPT_KINDS = (
-    "Service",
-    "Deployment",
-    "ReplicaSet",
-    "ConfigMap",
-)
+SIMULATED_KINDS = ("Pod", *ACCOUNT_KINDS, *WORKLOAD_KINDS)
+KEPT_KINDS = ("ReplicaSet", "ConfigMap")
 LIST_KIND = "List"
-
-
-def no_behaviour_warning(pod: str, container: str) -> str:
-    """Return the warning for a probed container that no behaviour describes.
-
-    The notes of ``sim.scenario.inference`` follow it: what was read from the
-    manifest, and what is assumed.
-    """
-    return (
-        f'Pod "{pod}" container "{container}": no behaviour given; reading it from '
-        "the manifest"
-    )
 
 
 def read_scenario_text(text: str, source: str = "<string>") -> Scenario:
@@ -140,10 +118,19 @@ class _Documents:
 
     pods: list[Pod] = dataclasses.field(default_factory=list)
     pod_count: int = 0
+    deployment_count: int = 0
     pod_data: dict[str, Any] = dataclasses.field(default_factory=dict)
     scenarios: list[YamlDocument] = dataclasses.field(default_factory=list)
     others: list[KubeObject] = dataclasses.field(default_factory=list)
     refs: References = dataclasses.field(default_factory=References)
+
+    def subjects(self) -> list[Subject]:
+        """The pods, then the Deployments' templates, with their YAML."""
+        workloads = self.refs.workloads
+        return [Subject(pod, self.pod_data[pod.name]) for pod in self.pods] + [
+            Subject(d.template, workloads.template_data[d.name], "Deployment")
+            for d in workloads.deployments
+        ]
 
 
 def _read(text: str, source: str) -> tuple[Scenario | None, list[Problem]]:
@@ -155,13 +142,18 @@ def _read(text: str, source: str) -> tuple[Scenario | None, list[Problem]]:
     if not documents and load_problems:
         return None, reporter.problems  # broken YAML: nothing more is reliable
     found = _read_documents(reporter, documents)
-    if found.pod_count == 0:
+    if found.pod_count == 0 and found.deployment_count == 0:
         reporter.add(
-            Problem(source, 0, "", "no Pod document: a scenario needs at least one Pod")
+            Problem(
+                source,
+                0,
+                "",
+                "no Pod document: a scenario needs at least one Pod or Deployment",
+            )
         )
     reporter.context = found.refs
-    settings = _read_settings(reporter, found.scenarios, found.pods)
-    behaviours = _with_assumptions(reporter, found.pod_data, settings, found.pods)
+    settings = _read_settings(reporter, found.scenarios, found)
+    behaviours = with_assumptions(reporter, found.subjects(), settings)
     problems = sorted(reporter.problems, key=lambda p: p.line)
     if reporter.error_count or settings is None:
         return None, problems
@@ -176,6 +168,10 @@ def _read(text: str, source: str) -> tuple[Scenario | None, list[Problem]]:
         service_accounts=tuple(found.refs.accounts.service_accounts),
         secrets=(*found.refs.accounts.secrets, *settings.secrets),
         registries=settings.registries,
+        services=tuple(found.refs.workloads.services),
+        deployments=tuple(found.refs.workloads.deployments),
+        traffic=settings.traffic,
+        endpoints=settings.endpoints,
         other_objects=tuple(found.others),
         source=source,
         warnings=tuple(str(p) for p in problems if not p.is_error),
@@ -184,7 +180,7 @@ def _read(text: str, source: str) -> tuple[Scenario | None, list[Problem]]:
 
 
 def _read_documents(reporter: Reporter, documents: list[YamlDocument]) -> _Documents:
-    """Read the pods and kept manifests; set the Scenario documents aside."""
+    """Read the manifests, keep the others; set the Scenario documents aside."""
     found = _Documents()
     for document in _expand_lists(reporter, documents):
         label = document_label(document.data, document.number)
@@ -200,6 +196,9 @@ def _read_documents(reporter: Reporter, documents: list[YamlDocument]) -> _Docum
                 found.refs.add(pod.name, [c.name for c in _all_containers(pod)], pod)
         elif kind in ACCOUNT_KINDS:
             found.refs.accounts.read(ctx, kind, document.data)
+        elif kind in WORKLOAD_KINDS:
+            found.deployment_count += kind == "Deployment"
+            found.refs.workloads.read(ctx, kind, document.data)
         elif kind == KIND:
             found.scenarios.append(document)
         elif kind in KEPT_KINDS:
@@ -283,18 +282,20 @@ def _kept_object(ctx: Ctx, kind: str, data: Any) -> KubeObject:
 
 
 def _read_settings(
-    reporter: Reporter, documents: list[YamlDocument], pods: list[Pod]
+    reporter: Reporter, documents: list[YamlDocument], found: _Documents
 ) -> ScenarioSettings | None:
     """Read the one Scenario document, or make default settings without one."""
     if not documents:
-        name = pods[0].name if pods else "scenario"
+        first = [*found.pods, *found.refs.workloads.deployments]
+        name = first[0].name if first else "scenario"
+        what = "pod" if found.pods or not first else "Deployment"
         reporter.add(
             Problem(
                 reporter.file,
                 0,
                 "",
                 f"no Scenario document (apiVersion: {API_VERSION}, kind: {KIND}): "
-                f'using the defaults, named "{name}" after the first pod',
+                f'using the defaults, named "{name}" after the first {what}',
                 Severity.WARNING,
             )
         )
@@ -308,141 +309,3 @@ def _read_settings(
         )
     label = document_label(first.data, first.number)
     return read_scenario_document(Ctx(reporter, label, "", first.line), first.data)
-
-
-def _with_assumptions(
-    reporter: Reporter,
-    pod_data: dict[str, Any],
-    settings: ScenarioSettings | None,
-    pods: list[Pod],
-) -> tuple[Behaviour, ...]:
-    """Check the behaviours against the pods they apply to.
-
-    Infers the behaviour of containers that none describes (``_inferred``), then
-    warns about probes a behaviour does not describe (recorded in
-    ``Behaviour.assumed``) and about named ports a behaviour uses that the container
-    does not have.
-    """
-    if settings is None:
-        return ()
-    behaviours = settings.behaviours + _inferred(reporter, pod_data, settings, pods)
-    scenario = Scenario(settings.name, tuple(pods), behaviours=behaviours)
-    index_of = {id(b): i for i, b in enumerate(settings.behaviours)}
-    label = f'{KIND} "{settings.name}"'
-    assumed: dict[int, list[str]] = {}
-    for pod in pods:
-        for container in pod.containers:
-            behaviour = scenario.behaviour_for(pod.name, container.name)
-            if behaviour is None:
-                continue
-            if id(behaviour) in index_of:
-                path = f"spec.behaviours[{index_of[id(behaviour)]}]"
-                ctx = Ctx(reporter, label, path, behaviour.source_line)
-            else:
-                ctx = Ctx(reporter, "", "", behaviour.source_line)
-            for text in _unknown_ports(pod, container, behaviour):
-                ctx.warn(text)
-            found = assumed.setdefault(id(behaviour), [])
-            for text in _assumptions(pod, container, behaviour):
-                if text not in found:
-                    found.append(text)
-                    ctx.warn(text)
-    return tuple(
-        dataclasses.replace(b, assumed=tuple(assumed.get(id(b), ())))
-        for b in behaviours
-    )
-
-
-def _inferred(
-    reporter: Reporter,
-    pod_data: dict[str, Any],
-    settings: ScenarioSettings,
-    pods: list[Pod],
-) -> tuple[Behaviour, ...]:
-    """Infer the behaviour of every container that no behaviour describes.
-
-    The notes of each inference are warnings at the container's line, so that
-    validate lists what was read from the manifest and what is assumed. A container
-    without probes whose behaviour cannot be inferred needs none: no warning.
-    """
-    given = Scenario(settings.name, tuple(pods), behaviours=settings.behaviours)
-    found = []
-    for pod in pods:
-        for container in pod.containers:
-            if given.behaviour_for(pod.name, container.name) is not None:
-                continue
-            line = _container_line(pod_data[pod.name], pod, container.name)
-            ctx = Ctx(reporter, "", "", line)
-            inference = infer_behaviour(pod, container, settings.duration_seconds)
-            probed = bool(_probes(container))
-            if probed:
-                ctx.warn(no_behaviour_warning(pod.name, container.name))
-            if inference.behaviour is None and not probed:
-                continue
-            for note in inference.notes:
-                ctx.warn(f'Pod "{pod.name}" {note}')
-            if inference.behaviour is not None:
-                behaviour = dataclasses.replace(inference.behaviour, source_line=line)
-                found.append(behaviour)
-    return tuple(found)
-
-
-def _unknown_ports(pod: Pod, container: Container, behaviour: Behaviour) -> list[str]:
-    """Warn about named ports of a behaviour that the container does not have."""
-    names = {port.name for port in container.ports if port.name}
-    found = []
-    for kind, entries in (
-        ("http", behaviour.http),
-        ("tcp", behaviour.tcp),
-        ("grpc", behaviour.grpc),
-    ):
-        for entry in entries:
-            if isinstance(entry.port, str) and entry.port not in names:
-                found.append(
-                    f'{kind} port "{entry.port}" is not a port name of container '
-                    f'"{container.name}" of pod "{pod.name}": the entry never matches'
-                )
-    return found
-
-
-def _probes(container: Container) -> list[tuple[ProbeType, Any]]:
-    found = []
-    for probe_type in PROBE_FIELD_OF:
-        probe = container.probe(probe_type)
-        if probe is not None:
-            found.append((probe_type, probe))
-    return found
-
-
-def _assumptions(pod: Pod, container: Container, behaviour: Behaviour) -> list[str]:
-    """List what the model assumes for probes the behaviour does not describe."""
-    found = []
-    who = f'Pod "{pod.name}" container "{container.name}"'
-    for probe_type, probe in _probes(container):
-        handler = probe.handler
-        if isinstance(handler, ExecAction):
-            described = behaviour.files or any(
-                not entry.command or entry.command == handler.command
-                for entry in behaviour.exec
-            )
-            if not described:
-                found.append(
-                    f"{who}: the behaviour does not describe the {probe_type.value} "
-                    f"probe command {list(handler.command)}; assuming it succeeds "
-                    "at once"
-                )
-        elif not (behaviour.http or behaviour.tcp or behaviour.grpc):
-            found.append(
-                f"{who}: the behaviour describes no port; assuming the "
-                f"{probe_type.value} probe succeeds at once"
-            )
-    return found
-
-
-def _container_line(data: Any, pod: Pod, name: str) -> int:
-    """Line of a container's entry in its pod's document (the pod's line if lost)."""
-    containers = data["spec"]["containers"] if data is not None else []
-    for index, container in enumerate(containers):
-        if container.get("name") == name:
-            return item_line(containers, index)
-    return pod.source_line

@@ -1,15 +1,15 @@
 """The resolved scenario: what the simulator actually ran, as YAML.
 
 ``resolved_yaml`` writes every Pod with every default filled in (API spelling), the
-ServiceAccounts and Secrets (generated secrets as plain manifests), the manifests
-kept as they were, and the Scenario document with every setting explicit, the seed
-included. Reading the text back with ``read_scenario_text`` gives an equal
-``Scenario`` (source lines aside), so a resolved file reproduces a run.
+ServiceAccounts and Secrets (generated secrets as plain manifests), the Services and
+Deployments, the manifests kept as they were, and the Scenario document with every
+setting explicit, the seed included (the manifests are written by ``manifests``).
+Reading the text back with ``read_scenario_text`` gives an equal ``Scenario``
+(source lines aside), so a resolved file reproduces a run.
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import math
 from typing import Any
@@ -18,42 +18,34 @@ from ruamel.yaml import YAML
 
 from sim.scenario.behaviour import (
     Behaviour,
+    LoadBehaviour,
     Phase,
     SigtermKind,
     Window,
 )
-from sim.scenario.behaviours import (
-    GrpcStatus,
-    PhaseKind,
-    distribution_yaml,
-    duration_yaml,
-)
+from sim.scenario.behaviours import GrpcStatus, PhaseKind
+from sim.scenario.distributions import distribution_yaml, duration_yaml
 from sim.scenario.document import (
     Action,
     ActionKind,
     ClusterSpec,
+    EndpointsSpec,
     FaultKind,
     RegistrySpec,
     Scenario,
+    TrafficSpec,
 )
+from sim.scenario.manifests import (
+    deployment_manifest,
+    handler_yaml,
+    probe_yaml,
+    secret_manifest,
+    service_account_manifest,
+    service_manifest,
+)
+from sim.scenario.manifests import pod_manifest as pod_manifest
 from sim.scenario.scenario_doc import API_VERSION, KIND
-from sim.scenario.spec import (
-    Container,
-    ExecAction,
-    GRPCAction,
-    HTTPGetAction,
-    LifecycleHandler,
-    ObjectMeta,
-    Pod,
-    Probe,
-    ProbeHandler,
-    Secret,
-    ServiceAccount,
-    SleepAction,
-    TCPSocketAction,
-    Volume,
-    VolumeKind,
-)
+from sim.scenario.spec import Container, Deployment
 
 HEADER = (
     "# Resolved by probesim: every default filled in. Read it back with\n"
@@ -66,6 +58,8 @@ def resolved_yaml(scenario: Scenario) -> str:
     documents: list[Any] = [pod_manifest(pod) for pod in scenario.pods]
     documents += [service_account_manifest(a) for a in scenario.service_accounts]
     documents += [secret_manifest(secret) for secret in scenario.secrets]
+    documents += [service_manifest(service) for service in scenario.services]
+    documents += [deployment_manifest(d) for d in scenario.deployments]
     documents += [obj.body for obj in scenario.other_objects]
     documents.append(scenario_document(scenario))
     return HEADER + dump_documents(documents)
@@ -82,176 +76,6 @@ def dump_documents(documents: list[Any]) -> str:
     return out.getvalue()
 
 
-# Pods ----------------------------------------------------------------------------
-
-
-def _metadata(meta: ObjectMeta) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "name": meta.name,
-        "namespace": meta.namespace,
-        "uid": meta.uid,
-    }
-    if meta.labels:
-        metadata["labels"] = dict(meta.labels)
-    if meta.annotations:
-        metadata["annotations"] = dict(meta.annotations)
-    return metadata
-
-
-def _names(names: tuple[str, ...]) -> list[dict[str, str]]:
-    return [{"name": name} for name in names]
-
-
-def pod_manifest(pod: Pod) -> dict[str, Any]:
-    """Return a Pod manifest with every default explicit."""
-    spec: dict[str, Any] = {
-        "restartPolicy": pod.restart_policy.value,
-        "terminationGracePeriodSeconds": pod.termination_grace_period_seconds,
-        "serviceAccountName": pod.service_account_name,
-    }
-    if pod.automount_service_account_token is not None:
-        spec["automountServiceAccountToken"] = pod.automount_service_account_token
-    if pod.image_pull_secrets:
-        spec["imagePullSecrets"] = _names(pod.image_pull_secrets)
-    if pod.readiness_gates:
-        spec["readinessGates"] = [{"conditionType": t} for t in pod.readiness_gates]
-    if pod.volumes:
-        spec["volumes"] = [_volume(v) for v in pod.volumes]
-    if pod.init_containers:
-        spec["initContainers"] = [_container(c, pod) for c in pod.init_containers]
-    spec["containers"] = [_container(c, pod) for c in pod.containers]
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": _metadata(pod.metadata),
-        "spec": spec,
-    }
-
-
-def _volume(volume: Volume) -> dict[str, Any]:
-    """Write a volume; a source the model does not read is written as emptyDir."""
-    if volume.kind is VolumeKind.SECRET:
-        return {"name": volume.name, "secret": {"secretName": volume.secret_names[0]}}
-    if volume.kind is VolumeKind.PROJECTED:
-        sources = [{"secret": {"name": name}} for name in volume.secret_names]
-        return {"name": volume.name, "projected": {"sources": sources}}
-    return {"name": volume.name, "emptyDir": {}}
-
-
-def _container(container: Container, pod: Pod) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "name": container.name,
-        "image": container.image,
-        "imagePullPolicy": container.image_pull_policy.value,
-    }
-    if container.command:
-        out["command"] = list(container.command)
-    if container.args:
-        out["args"] = list(container.args)
-    if container.ports:
-        out["ports"] = [
-            {"containerPort": p.container_port}
-            | ({"name": p.name} if p.name else {})
-            | {"protocol": p.protocol}
-            for p in container.ports
-        ]
-    if container.env:
-        out["env"] = [{"name": name, "value": value} for name, value in container.env]
-    # Each secret the environment refers to, as an envFrom entry: the model keeps
-    # which secrets a container uses, not which keys.
-    secrets = [s for name, s in pod.env_secret_refs if name == container.name]
-    if secrets:
-        out["envFrom"] = [{"secretRef": {"name": s}} for s in secrets]
-    if container.volume_mounts:
-        out["volumeMounts"] = [
-            {"name": m.name, "mountPath": m.mount_path, "readOnly": m.read_only}
-            for m in container.volume_mounts
-        ]
-    for key, probe in (
-        ("startupProbe", container.startup_probe),
-        ("livenessProbe", container.liveness_probe),
-        ("readinessProbe", container.readiness_probe),
-    ):
-        if probe is not None:
-            out[key] = _probe(probe)
-    if container.pre_stop is not None:
-        out["lifecycle"] = {"preStop": _handler(container.pre_stop)}
-    return out
-
-
-def _probe(probe: Probe) -> dict[str, Any]:
-    out = _handler(probe.handler)
-    out |= {
-        "initialDelaySeconds": probe.initial_delay_seconds,
-        "timeoutSeconds": probe.timeout_seconds,
-        "periodSeconds": probe.period_seconds,
-        "successThreshold": probe.success_threshold,
-        "failureThreshold": probe.failure_threshold,
-    }
-    if probe.termination_grace_period_seconds is not None:
-        out["terminationGracePeriodSeconds"] = probe.termination_grace_period_seconds
-    return out
-
-
-def _handler(handler: ProbeHandler | LifecycleHandler) -> dict[str, Any]:
-    if isinstance(handler, ExecAction):
-        return {"exec": {"command": list(handler.command)}}
-    if isinstance(handler, HTTPGetAction):
-        body: dict[str, Any] = {"path": handler.path, "port": handler.port}
-        if handler.host:
-            body["host"] = handler.host
-        body["scheme"] = handler.scheme.value
-        if handler.http_headers:
-            body["httpHeaders"] = [
-                {"name": h.name, "value": h.value} for h in handler.http_headers
-            ]
-        return {"httpGet": body}
-    if isinstance(handler, TCPSocketAction):
-        body = {"port": handler.port}
-        if handler.host:
-            body["host"] = handler.host
-        return {"tcpSocket": body}
-    if isinstance(handler, GRPCAction):
-        return {"grpc": {"port": handler.port, "service": handler.service}}
-    if isinstance(handler, SleepAction):
-        return {"sleep": {"seconds": handler.seconds}}
-    raise TypeError(f"unknown handler {handler!r}")
-
-
-# ServiceAccounts and Secrets -----------------------------------------------------
-
-
-def service_account_manifest(account: ServiceAccount) -> dict[str, Any]:
-    """Return a ServiceAccount manifest."""
-    out: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "ServiceAccount",
-        "metadata": _metadata(account.metadata),
-    }
-    if account.automount_service_account_token is not None:
-        out["automountServiceAccountToken"] = account.automount_service_account_token
-    if account.image_pull_secrets:
-        out["imagePullSecrets"] = _names(account.image_pull_secrets)
-    if account.secrets:
-        out["secrets"] = _names(account.secrets)
-    return out
-
-
-def secret_manifest(secret: Secret) -> dict[str, Any]:
-    """Return a Secret manifest, its values in base64 under ``data``."""
-    out: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": _metadata(secret.metadata),
-        "type": secret.type,
-    }
-    if secret.data:
-        out["data"] = {
-            key: base64.b64encode(value).decode("ascii") for key, value in secret.data
-        }
-    return out
-
-
 # The Scenario document -----------------------------------------------------------
 
 
@@ -262,8 +86,10 @@ def scenario_document(scenario: Scenario) -> dict[str, Any]:
         "seed": scenario.seed,
         "cluster": _cluster(scenario.cluster),
         "behaviours": [_behaviour(b) for b in scenario.behaviours],
-        "actions": [_action(a) for a in scenario.actions],
+        "actions": [_action(a, scenario) for a in scenario.actions],
         "registries": [_registry(r) for r in scenario.registries],
+        "traffic": [_traffic(t) for t in scenario.traffic],
+        "endpoints": _endpoints(scenario.endpoints),
     }
     return {
         "apiVersion": API_VERSION,
@@ -401,11 +227,53 @@ def _behaviour(behaviour: Behaviour) -> dict[str, Any]:
             "commandsEndAt": [duration_yaml(b) for b in sigterm.boundaries],
             "repeatEvery": duration_yaml(sigterm.repeat_every),
         }
+    if behaviour.load is not None:
+        out["load"] = _load(behaviour.load)
     return out
 
 
-def _action(action: Action) -> dict[str, Any]:
+def _load(load: LoadBehaviour) -> dict[str, Any]:
+    return {
+        "capacity": load.capacity_per_second,
+        "window": duration_yaml(load.window_seconds),
+        "saturatedLatency": distribution_yaml(load.saturated_latency),
+    }
+
+
+def _traffic(traffic: TrafficSpec) -> dict[str, Any]:
+    """One traffic entry: ``rate`` for a single rate from 0s, else ``phases``."""
+    out: dict[str, Any] = {"service": traffic.service, "port": traffic.port}
+    phases = traffic.phases
+    if len(phases) == 1 and phases[0].from_seconds == 0:
+        out["rate"] = phases[0].rate_per_second
+    else:
+        out["phases"] = [
+            {"from": duration_yaml(p.from_seconds), "rate": p.rate_per_second}
+            for p in phases
+        ]
+    out["arrivals"] = traffic.arrivals.value
+    out["path"] = traffic.path
+    out["timeout"] = duration_yaml(traffic.timeout_seconds)
+    out["recordRequests"] = traffic.record_requests
+    return out
+
+
+def _endpoints(endpoints: EndpointsSpec) -> dict[str, Any]:
+    return {
+        "controllerDelay": distribution_yaml(endpoints.controller_delay),
+        "proxyMinSyncPeriod": duration_yaml(endpoints.proxy_min_sync_seconds),
+        "proxySyncPeriod": duration_yaml(endpoints.proxy_sync_seconds),
+        "proxyApplyLatency": distribution_yaml(endpoints.proxy_apply_latency),
+    }
+
+
+def _action(action: Action, scenario: Scenario) -> dict[str, Any]:
     at = duration_yaml(action.at_seconds)
+    if action.kind is ActionKind.SCALE:
+        body = {"deployment": action.deployment, "replicas": action.replicas}
+        return {"at": at, "scale": body}
+    if action.kind is ActionKind.ROLLOUT:
+        return {"at": at, "rollout": _rollout(action, scenario)}
     if action.kind is ActionKind.DELETE:
         body: dict[str, Any] = {"pod": action.pod}
         if action.grace_period_seconds is not None:
@@ -437,3 +305,49 @@ def _action(action: Action) -> dict[str, Any]:
         settings["for"] = duration_yaml(fault.for_seconds)
     body = {"pod": fault.pod, "container": fault.container, fault.kind.value: settings}
     return {"at": at, "fault": body}
+
+
+def _rollout(action: Action, scenario: Scenario) -> dict[str, Any]:
+    """Write a rollout as it is read: the fields that differ from the template.
+
+    At least one container is written (by name alone when nothing differs), so the
+    action reads back.
+    """
+    base = _deployment(scenario, action.deployment).template
+    new = action.template if action.template is not None else base
+    containers = [
+        _container_change(old, new.container(old.name)) for old in base.containers
+    ]
+    changed = [c for c in containers if len(c) > 1] or [containers[0]]
+    body: dict[str, Any] = {"deployment": action.deployment, "containers": changed}
+    if action.min_ready_seconds is not None:
+        body["minReadySeconds"] = action.min_ready_seconds
+    return body
+
+
+def _deployment(scenario: Scenario, name: str) -> Deployment:
+    for deployment in scenario.deployments:
+        if deployment.name == name:
+            return deployment
+    raise KeyError(name)
+
+
+def _container_change(old: Container, new: Container) -> dict[str, Any]:
+    """The rollout fields of a container that ``new`` changes, after its name."""
+    out: dict[str, Any] = {"name": old.name}
+    if new.image != old.image:
+        out["image"] = new.image
+    for key, attribute in (
+        ("livenessProbe", "liveness_probe"),
+        ("readinessProbe", "readiness_probe"),
+        ("startupProbe", "startup_probe"),
+    ):
+        probe = getattr(new, attribute)
+        if probe != getattr(old, attribute) and probe is not None:
+            out[key] = probe_yaml(probe)
+    if new.pre_stop != old.pre_stop:
+        pre_stop = new.pre_stop
+        out["lifecycle"] = (
+            {} if pre_stop is None else {"preStop": handler_yaml(pre_stop)}
+        )
+    return out

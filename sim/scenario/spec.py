@@ -122,6 +122,7 @@ class ContainerPort:
     container_port: int
     name: str = ""
     protocol: str = "TCP"
+    host_port: int = 0
 
 
 @dataclass(frozen=True)
