@@ -7,6 +7,7 @@ from collections.abc import Generator
 import simpy
 
 from sim.kube.apiserver import ApiServer
+from sim.kube.controllers.deployment import DeploymentController
 from sim.kube.controllers.endpointslice import EndpointSliceController
 from sim.kube.kubelet import Kubelet
 from sim.kube.proxy import KubeProxy
@@ -34,6 +35,9 @@ class Cluster:
         self.create_attempted: set[str] = set()
         self.kubelet = Kubelet(
             self.env, scenario, self.features, self.apiserver, self.streams, recorder
+        )
+        self.deployments = DeploymentController(
+            self.env, self.apiserver, self.streams, recorder, scenario.deployments
         )
 
         # Services: the EndpointSlice controller feeds kube-proxy, which routes
@@ -74,6 +78,7 @@ class Cluster:
         for pod in self.scenario.pods:
             if pod.name not in created_later:
                 self._create(pod.name)
+        self.deployments.start()
         for action in self.scenario.actions:
             self.env.process(self._play(action))
         self.env.run(until=self.scenario.duration_seconds)
@@ -108,6 +113,16 @@ class Cluster:
 
         if action.kind is ActionKind.SET_SERVICE_ACCOUNT:
             api.set_service_account(action.pod, action.service_account)
+            return
+
+        if action.kind is ActionKind.SCALE:
+            self.deployments.scale(action.deployment, action.replicas)
+            return
+
+        if action.kind is ActionKind.ROLLOUT:
+            self.deployments.rollout(
+                action.deployment, action.template, action.min_ready_seconds
+            )
             return
 
         fault = action.fault
