@@ -616,7 +616,8 @@ def test_cli_describe_a_pod_that_does_not_exist_then(capsys, tmp_path):
         capsys.readouterr().err
     )
     assert main(["get", "pods", str(scenario), "--at", "30s"]) == 0
-    assert capsys.readouterr().out == NO_RESOURCES + "\n"
+    # As kubectl does, the "no resources" line goes to stderr.
+    assert capsys.readouterr().err == NO_RESOURCES + "\n"
 
 
 def test_cli_describe_a_pod_refused_by_admission_exits_2(capsys):
