@@ -232,7 +232,7 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
     scenario, at = _load_instant(args)
     if args.pod is None:
-        print(describe_pods(_simulate_to(scenario, at, args), at), end="")
+        _print_view(describe_pods(_simulate_to(scenario, at, args), at))
         return EXIT_OK
     names = [pod.name for pod in scenario.pods]
     if args.pod not in names:
@@ -267,8 +267,16 @@ def _cmd_get(args: argparse.Namespace) -> int:
             + _did_you_mean(args.resource.lower(), list(aliases))
         )
     scenario, at = _load_instant(args)
-    print(views[kind](_simulate_to(scenario, at, args), at), end="")
+    _print_view(views[kind](_simulate_to(scenario, at, args), at))
     return EXIT_OK
+
+
+def _print_view(text: str) -> None:
+    """Print a kubectl view; like kubectl, "No resources found" goes to stderr."""
+    from sim.analysis.kubectl import NO_RESOURCES
+
+    stream = sys.stderr if text.startswith(NO_RESOURCES) else sys.stdout
+    print(text, end="", file=stream)
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -280,7 +288,12 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    import matplotlib
+
     from sim.scenario.errors import ScenarioError
+
+    # The command line draws only into files, never on a screen.
+    matplotlib.use("Agg")
 
     try:
         args = _parser().parse_args(argv)

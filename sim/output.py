@@ -111,8 +111,9 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
 
     ``events.parquet`` and ``events.csv`` (the event log of every run, ``run``
     column), ``timeline.csv``, ``summary.json``, ``scenario.resolved.yaml`` (with
-    the seed of the first run recorded), ``pods.yaml`` (the pods as admitted) and
-    ``timeline.png`` (the first run).
+    the seed of the first run recorded), ``pods.yaml`` (the pods as admitted),
+    ``timeline.png`` (the first run) and, where the scenario sends traffic,
+    ``requests.parquet`` and ``requests.csv`` (counts per second and outcome).
     """
     first = results[0]
     events = pd.concat([r.events for r in results], ignore_index=True)
@@ -131,6 +132,13 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
         }
     )
     resolved = resolved_yaml(first.scenario.with_seed(first.seed))
+    requests = pd.concat([r.requests for r in results], ignore_index=True)
+    traffic: dict[str, Writer] = {}
+    if len(requests):
+        traffic = {
+            "requests.parquet": lambda p: requests.to_parquet(p, index=False),
+            "requests.csv": lambda p: requests.to_csv(p, index=False),
+        }
     return write_atomically(
         directory,
         {
@@ -143,7 +151,12 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
             "scenario.resolved.yaml": _text(resolved),
             "pods.yaml": _text(_stored_pods(first)),
             "timeline.png": lambda p: save_timeline(
-                first.events, first.timeline, p, title=_title(first)
+                first.events,
+                first.timeline,
+                p,
+                title=_title(first),
+                requests=first.requests,
             ),
+            **traffic,
         },
     )

@@ -13,10 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
@@ -24,6 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.analysis.timeline import SERVICE_LANE_PREFIX
+from sim.analysis.traffic import error_rate
 from sim.trace import Reason
 
 STATE_COLOURS = {
@@ -39,7 +37,9 @@ RESULT_COLOURS = {
     "error": "#7f7f7f",
 }
 PROBE_ROWS = ("startup", "liveness", "readiness")
+BACK_OFF_REASONS = ("CrashLoopBackOff", "ImagePullBackOff")
 READY_COLOUR = "#8fd3ff"
+ROUTING_COLOUR = "#b39ddb"
 
 _BAR_HEIGHT = 0.34
 _READY_HEIGHT = 0.12
@@ -58,9 +58,12 @@ def _lanes(timeline: pd.DataFrame) -> list[tuple[str, str]]:
     keys = timeline[["pod", "container"]].drop_duplicates()
     lanes: list[tuple[str, str]] = []
     for pod in dict.fromkeys(keys["pod"]):
-        containers = [c for c in keys[keys["pod"] == pod]["container"] if c]
+        names = list(keys[keys["pod"] == pod]["container"])
+        containers = [c for c in names if c and not c.startswith(SERVICE_LANE_PREFIX)]
+        services = [c for c in names if c.startswith(SERVICE_LANE_PREFIX)]
         lanes.extend((pod, c) for c in containers)
         lanes.append((pod, ""))
+        lanes.extend((pod, c) for c in services)
     return lanes
 
 
@@ -70,9 +73,10 @@ def plot_timeline(
     *,
     title: str = "",
     pods: Sequence[str] | None = None,
+    requests: pd.DataFrame | None = None,
     ax: Axes | None = None,
 ) -> Figure:
-    """Draw the timeline of one run.
+    """Draw the timeline of one run (and its failed-request strip with traffic).
 
     Parameters
     ----------
@@ -84,8 +88,11 @@ def plot_timeline(
         Figure title.
     pods
         Pods to draw (all when None).
+    requests
+        The run's request counts (``result.requests``); when given and not empty,
+        a strip below the lanes shows the fraction of failed requests per second.
     ax
-        Axes to draw into; a new figure when None.
+        Axes to draw into; a new figure when None (the strip needs a new figure).
 
     Returns
     -------
@@ -98,9 +105,21 @@ def plot_timeline(
         timeline = timeline[timeline["pod"].isin(pods)]
         events = events[events["pod"].isin(pods)]
     lanes = _lanes(timeline)
+    strip = requests is not None and len(requests) > 0 and ax is None
+    strip_ax = None
     if ax is None:
-        height = 1.2 + 0.75 * len(lanes)
-        fig, ax = plt.subplots(figsize=(12, height), layout="constrained")
+        height = 1.2 + 0.75 * len(lanes) + (1.0 if strip else 0.0)
+        if strip:
+            fig, (ax, strip_ax) = plt.subplots(
+                2,
+                1,
+                figsize=(12, height),
+                layout="constrained",
+                sharex=True,
+                height_ratios=(max(len(lanes), 1), 1.2),
+            )
+        else:
+            fig, ax = plt.subplots(figsize=(12, height), layout="constrained")
     else:
         fig = ax.figure  # type: ignore[assignment]
     end = float(timeline["end"].max()) if len(timeline) else 1.0
@@ -111,13 +130,13 @@ def plot_timeline(
     _draw_events(ax, events, y_of, scale)
 
     ax.set_yticks(list(y_of.values()))
-    ax.set_yticklabels(
-        [f"{pod}\n{c}" if c else f"{pod}\nPod Ready" for pod, c in y_of],
-        fontsize=8,
-    )
+    ax.set_yticklabels([_lane_label(pod, c) for pod, c in y_of], fontsize=8)
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.set_xlim(0, end / scale)
-    ax.set_xlabel(f"time since scenario start ({unit})")
+    if strip_ax is not None and requests is not None:
+        _draw_error_rate(strip_ax, requests, scale, unit)
+    else:
+        ax.set_xlabel(f"time since scenario start ({unit})")
     ax.grid(axis="x", color="#e6e6e6", linewidth=0.6)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
@@ -134,6 +153,26 @@ def plot_timeline(
     return fig
 
 
+def _lane_label(pod: str, lane: str) -> str:
+    if not lane:
+        return f"{pod}\nPod Ready"
+    if lane.startswith(SERVICE_LANE_PREFIX):
+        return f"{pod}\nkube-proxy: {lane.removeprefix(SERVICE_LANE_PREFIX)}"
+    return f"{pod}\n{lane}"
+
+
+def _draw_error_rate(ax: Axes, requests: pd.DataFrame, scale: float, unit: str) -> None:
+    rate = error_rate(requests)
+    ax.fill_between(
+        rate["second"] / scale, rate["error_rate"], step="post", color="#d62728", lw=0
+    )
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("failed\nrequests", fontsize=8)
+    ax.set_xlabel(f"time since scenario start ({unit})")
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
 def _draw_states(
     ax: Axes, timeline: pd.DataFrame, y_of: dict[tuple[str, str], int], scale: float
 ) -> None:
@@ -142,11 +181,15 @@ def _draw_states(
         if y is None:
             continue
         start, width = row.start / scale, (row.end - row.start) / scale
+        if row.container.startswith(SERVICE_LANE_PREFIX):
+            colour = ROUTING_COLOUR if row.ready else "#f2f2f2"
+            ax.broken_barh([(start, width)], (y - 0.15, 0.3), color=colour, lw=0)
+            continue
         if not row.container:
             colour = READY_COLOUR if row.ready else "#f2f2f2"
             ax.broken_barh([(start, width)], (y - 0.2, 0.4), color=colour, lw=0)
             continue
-        hatch = "///" if row.reason == "CrashLoopBackOff" else None
+        hatch = "///" if row.reason in BACK_OFF_REASONS else None
         ax.broken_barh(
             [(start, width)],
             (y - _BAR_HEIGHT / 2, _BAR_HEIGHT),
@@ -208,6 +251,7 @@ def _legend_handles() -> list:
         Patch(facecolor="#c7c7c7", hatch="///", edgecolor="white", label="back-off")
     )
     handles.append(Patch(color=READY_COLOUR, label="ready"))
+    handles.append(Patch(color=ROUTING_COLOUR, label="kube-proxy routes"))
     handles += [
         Line2D([], [], color=c, marker="|", linestyle="none", label=f"probe {r}")
         for r, c in RESULT_COLOURS.items()
@@ -222,10 +266,14 @@ def _legend_handles() -> list:
 
 
 def save_timeline(
-    events: pd.DataFrame, timeline: pd.DataFrame, path: str | Path, title: str = ""
+    events: pd.DataFrame,
+    timeline: pd.DataFrame,
+    path: str | Path,
+    title: str = "",
+    requests: pd.DataFrame | None = None,
 ) -> None:
     """Draw the timeline and save it as a PNG image."""
-    fig = plot_timeline(events, timeline, title=title)
+    fig = plot_timeline(events, timeline, title=title, requests=requests)
     fig.savefig(path, dpi=120, format="png", metadata={"Software": None})
     plt.close(fig)
 

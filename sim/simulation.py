@@ -66,7 +66,14 @@ class SimulationResult:
     @cached_property
     def summary(self) -> dict[str, Any]:
         """Metrics of the run (time to first Ready, restarts, kills by cause)."""
-        return summarize(self.events, self.scenario, self.seed, self.timeline)
+        return summarize(
+            self.events,
+            self.scenario,
+            self.seed,
+            self.timeline,
+            self.requests,
+            list(self.objects.pods.values()) or None,
+        )
 
 
 def simulate(

@@ -48,6 +48,13 @@ class Reason(enum.Enum):
     ENDPOINT_READY = "EndpointReady"
     ENDPOINT_NOT_READY = "EndpointNotReady"
     ENDPOINT_REMOVED = "EndpointRemoved"
+    # The Deployment controller (object: the Deployment) and the ReplicaSet
+    # controller (object: the ReplicaSet), in kubectl's wording.
+    SCALING_REPLICA_SET = "ScalingReplicaSet"
+    PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
+    SUCCESSFUL_CREATE = "SuccessfulCreate"
+    SUCCESSFUL_DELETE = "SuccessfulDelete"
+    FAILED_CREATE = "FailedCreate"
     PROXY_ROUTING = "ProxyRouting"
     PROXY_NOT_ROUTING = "ProxyNotRouting"
     REQUEST = "Request"

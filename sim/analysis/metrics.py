@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sim.analysis.traffic import traffic_summary
 from sim.scenario.document import ActionKind, Scenario
 from sim.scenario.spec import Pod, ProbeType
 from sim.trace import SLOW_BUT_HEALTHY, KillCause, Reason
 
 if TYPE_CHECKING:
     from sim.simulation import SimulationResult
+
+# BackOff events of the two kinds of back-off, told apart by their messages.
+CRASH_LOOP_BACK_OFF_MESSAGE = "Back-off restarting failed container"
+IMAGE_PULL_BACK_OFF_MESSAGE = "Back-off pulling image"
 
 _CAUSE_BY_MESSAGE = (
     ("failed liveness probe", KillCause.LIVENESS),
@@ -92,7 +97,8 @@ def pod_metrics(
     Keys: ``time_to_first_ready_seconds``, ``ready_fraction``, ``restarts``,
     ``kills_<cause>`` for every ``KillCause``, ``unnecessary_restarts`` (liveness
     kills of a healthy application whose answers were only slower than the
-    timeout), ``crash_loop_back_offs``, ``unhealthy_events`` and, measured from the
+    timeout), ``crash_loop_back_offs``, ``image_pull_back_offs``,
+    ``unhealthy_events`` and, measured from the
     pod's first fault action, ``fault_to_first_failure_seconds``,
     ``fault_to_not_ready_seconds``, ``fault_to_kill_seconds`` and
     ``fault_to_restart_seconds``.
@@ -125,7 +131,13 @@ def pod_metrics(
         started.groupby("container")["restart_count"].max().sum() if len(started) else 0
     )
     out["unnecessary_restarts"] = float(unnecessary)
-    out["crash_loop_back_offs"] = float((rows["reason"] == Reason.BACK_OFF.value).sum())
+    back_offs = rows[rows["reason"] == Reason.BACK_OFF.value]["message"]
+    out["crash_loop_back_offs"] = float(
+        back_offs.str.startswith(CRASH_LOOP_BACK_OFF_MESSAGE).sum()
+    )
+    out["image_pull_back_offs"] = float(
+        back_offs.str.startswith(IMAGE_PULL_BACK_OFF_MESSAGE).sum()
+    )
     out["unhealthy_events"] = float((rows["reason"] == Reason.UNHEALTHY.value).sum())
     out.update(_fault_metrics(rows, scenario, pod))
     return out
@@ -159,10 +171,19 @@ def _fault_metrics(
     return {name: mark - at for name, mark in zip(names, marks, strict=True)}
 
 
+def _pods_of(result: SimulationResult) -> list[Pod]:
+    """Every pod of the run: as stored by the API server, or the scenario's."""
+    stored = list(result.objects.pods.values())
+    return stored or list(result.scenario.pods)
+
+
 def run_metrics(result: SimulationResult) -> pd.DataFrame:
-    """One row per pod of one run: ``run``, ``seed``, ``pod`` and the metrics."""
+    """One row per pod of one run: ``run``, ``seed``, ``pod`` and the metrics.
+
+    Pods made by Deployments are included; pods refused at admission are not.
+    """
     records = []
-    for pod in result.scenario.pods:
+    for pod in _pods_of(result):
         record: dict[str, Any] = {
             "run": result.run,
             "seed": result.seed,
@@ -243,11 +264,20 @@ def aggregate(
 
 
 def summarize(
-    events: pd.DataFrame, scenario: Scenario, seed: int, timeline: pd.DataFrame
+    events: pd.DataFrame,
+    scenario: Scenario,
+    seed: int,
+    timeline: pd.DataFrame,
+    requests: pd.DataFrame | None = None,
+    pods_run: Sequence[Pod] | None = None,
 ) -> dict[str, Any]:
-    """The nested ``summary.json`` of one run (JSON-ready values, null for NaN)."""
+    """The nested ``summary.json`` of one run (JSON-ready values, null for NaN).
+
+    ``pods_run`` are the pods the run created (Deployments' pods included); the
+    scenario's pods when None.
+    """
     pods: dict[str, Any] = {}
-    for pod in scenario.pods:
+    for pod in scenario.pods if pods_run is None else pods_run:
         flat = pod_metrics(events, timeline, scenario, pod)
         rows = events[events["pod"] == pod.name]
         started = rows[rows["reason"] == Reason.STARTED.value]
@@ -270,6 +300,7 @@ def summarize(
             },
             "unnecessary_restarts": int(flat["unnecessary_restarts"]),
             "crash_loop_back_offs": int(flat["crash_loop_back_offs"]),
+            "image_pull_back_offs": int(flat["image_pull_back_offs"]),
             "unhealthy_events": int(flat["unhealthy_events"]),
             "after_first_fault": {
                 k.removeprefix("fault_to_"): _num(flat[k])
@@ -278,7 +309,7 @@ def summarize(
             },
             "deleted_at_seconds": _num(_first_after(_times(rows, Reason.DELETED), 0.0)),
         }
-    return {
+    summary: dict[str, Any] = {
         "scenario": scenario.name,
         "seed": seed,
         "duration_seconds": scenario.duration_seconds,
@@ -286,6 +317,11 @@ def summarize(
         "pods": pods,
         "total_restarts": sum(sum(p["restarts"].values()) for p in pods.values()),
     }
+    if requests is not None and len(requests):
+        summary["services"] = traffic_summary(
+            requests, events, scenario.duration_seconds
+        )
+    return summary
 
 
 def _num(value: float) -> float | None:

@@ -8,7 +8,9 @@ Terminated reason), ``ready``, ``start`` and ``end`` in seconds.
 Container rows show what the runtime does (the process runs, is being stopped, has
 exited); ``ready`` is what the kubelet reports for that instance, and ends when the
 instance exits. The pod rows show the pod's Ready condition as the API reports it,
-which can stay True across a restart (R5.7).
+which can stay True across a restart (R5.7). Where Services exist, a lane named
+``service/<name>`` per pod shows when kube-proxy routes the Service to it (state
+Routing or NotRouting).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sim.trace import Reason
+
+# Lanes named "service/<name>" hold whether kube-proxy routes the service to the pod.
+SERVICE_LANE_PREFIX = "service/"
 
 TIMELINE_COLUMNS = (
     "pod",
@@ -105,7 +110,11 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
             if (pod, container) not in b.open:
                 b.change(time, pod, container, reason="ContainerCreating")
         elif r is Reason.BACK_OFF:
-            b.change(time, pod, container, state="Waiting", reason="CrashLoopBackOff")
+            pulling = str(message).startswith("Back-off pulling image")
+            waiting = "ImagePullBackOff" if pulling else "CrashLoopBackOff"
+            b.change(time, pod, container, state="Waiting", reason=waiting)
+        elif r is Reason.FAILED and str(message) == "Error: ErrImagePull":
+            b.change(time, pod, container, state="Waiting", reason="ErrImagePull")
         elif r is Reason.STARTED:
             b.change(
                 time,
@@ -132,6 +141,13 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
                 reason=exit_reason,
                 ready=False,
             )
+        elif r is Reason.PROXY_ROUTING or r is Reason.PROXY_NOT_ROUTING:
+            routing = r is Reason.PROXY_ROUTING
+            lane = SERVICE_LANE_PREFIX + str(message).removeprefix("service=")
+            b.change(
+                time, pod, lane, state="Routing" if routing else "NotRouting",
+                ready=routing,
+            )  # fmt: skip
         elif r is Reason.DELETED:
             for key in [k for k in b.open if k[0] == pod]:
                 b.close(key, time)

@@ -151,9 +151,12 @@ def update_refused(pod: Pod, new_account: str) -> Rejection | None:
     if new_account == pod.service_account_name:
         return None
     return Rejection(
-        f'Pod "{pod.name}" is invalid: spec: Forbidden: pod updates may not change '
-        f"spec.serviceAccountName (from {pod.service_account_name!r} to "
-        f"{new_account!r}); only container images and a few other fields may change"
+        f'The Pod "{pod.name}" is invalid: spec: Forbidden: pod updates may not '
+        "change fields other than `spec.containers[*].image`, "
+        "`spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, "
+        "`spec.tolerations` (only additions to existing tolerations), "
+        "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
+        "previously negative)"
     )
 
 

@@ -186,9 +186,7 @@ class ApiServer:
             return
         refused = update_refused(obj.pod, account)
         if refused is not None:
-            self._event(
-                obj, Reason.REJECTED, f"Error from server (Invalid): {refused.message}"
-            )
+            self._event(obj, Reason.REJECTED, refused.message)
 
     def set_image(self, name: str, container: str, image: str) -> None:
         """Change one container's image in the pod spec."""

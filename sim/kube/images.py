@@ -96,7 +96,7 @@ class ImageManager:
         pod: PodObject,
         container: Container,
         restart_count: int,
-        secrets: Mapping[str, Secret],
+        credentials: tuple[RegistryCredential, ...],
     ) -> Generator[simpy.Event, object, PullOutcome]:
         """Make sure the container's image is on the node (EnsureImageExists)."""
         image, name = container.image, container.name
@@ -127,7 +127,6 @@ class ImageManager:
             )
             return PullOutcome(PullError.IMAGE_PULL_BACK_OFF, text)
 
-        credentials = self._credentials(pod, name, restart_count, secrets)
         self._event(
             pod, name, Reason.PULLING, restart_count, f'Pulling image "{image}"'
         )
@@ -155,15 +154,14 @@ class ImageManager:
         )  # fmt: skip
         return READY
 
-    def _credentials(
-        self,
-        pod: PodObject,
-        container: str,
-        restart_count: int,
-        secrets: Mapping[str, Secret],
+    def pull_credentials(
+        self, pod: PodObject, secrets: Mapping[str, Secret]
     ) -> tuple[RegistryCredential, ...]:
-        # R10 (kubelet side): a pull secret that cannot be read is only a warning;
-        # the pull goes ahead without it.
+        """The registry credentials of the pod's pull secrets (getPullSecretsForPod).
+
+        R10 (kubelet side): read at every sync; a pull secret that cannot be read
+        is only a warning on the pod, and pulls go ahead without it.
+        """
         found: list[RegistryCredential] = []
         missing = []
         for name in pod.pod.image_pull_secrets:
@@ -174,8 +172,7 @@ class ImageManager:
             found.extend(secret.credentials)
         if missing:
             self._event(
-                pod, container, Reason.FAILED_TO_RETRIEVE_IMAGE_PULL_SECRET,
-                restart_count,
+                pod, "", Reason.FAILED_TO_RETRIEVE_IMAGE_PULL_SECRET, 0,
                 f"Unable to retrieve some image pull secrets ({', '.join(missing)}); "
                 "attempting to pull the image may not succeed.",
             )  # fmt: skip

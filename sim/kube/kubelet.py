@@ -133,7 +133,6 @@ class Kubelet:
             recorder,
             self.applications,
             self.images,
-            apiserver.secrets,
         )
         self.workers: dict[str, PodWorker] = {}
         self.pods: dict[str, PodObject] = {}
@@ -248,7 +247,8 @@ class Kubelet:
 
         # R3.1: workers are created at the first sync, before any container starts.
         self.probe_manager.add_pod(pod)
-        result = yield from self.runtime_manager.sync_pod(pod, snapshot)
+        credentials = self.images.pull_credentials(pod, self.apiserver.secrets)
+        result = yield from self.runtime_manager.sync_pod(pod, snapshot, credentials)
         return result
 
     def sync_terminating_pod(

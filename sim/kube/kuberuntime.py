@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import simpy
@@ -33,8 +33,8 @@ from sim.scenario.spec import (
     ExecAction,
     HTTPGetAction,
     ProbeType,
+    RegistryCredential,
     RestartPolicy,
-    Secret,
     SleepAction,
 )
 from sim.trace import EventRecord, KillCause, Reason, Recorder
@@ -162,7 +162,6 @@ class KubeGenericRuntimeManager:
         recorder: Recorder,
         applications: dict[tuple[str, str], Application],
         images: ImageManager,
-        secrets: Mapping[str, Secret],
     ) -> None:
         self.env = env
         self.features = features
@@ -172,7 +171,6 @@ class KubeGenericRuntimeManager:
         self.recorder = recorder
         self.applications = applications
         self.images = images
-        self.secrets = secrets
         self.log = SimLogger(env, "kuberuntime")
         self.backoff = Backoff(
             features.crashloop_initial_seconds,
@@ -200,7 +198,10 @@ class KubeGenericRuntimeManager:
     # SyncPod.
 
     def sync_pod(
-        self, pod: PodObject, snapshot: tuple[ContainerSnapshot, ...]
+        self,
+        pod: PodObject,
+        snapshot: tuple[ContainerSnapshot, ...],
+        credentials: tuple[RegistryCredential, ...] = (),
     ) -> Generator[simpy.Event, object, SyncResult]:
         """R5.2: kill what must die, then start what must run, in one sync."""
         actions = compute_pod_actions(
@@ -226,7 +227,9 @@ class KubeGenericRuntimeManager:
 
         result = SyncResult(SyncOutcome.OK)
         for container in actions.start:
-            started = yield from self.start_container(pod, container, snapshot)
+            started = yield from self.start_container(
+                pod, container, snapshot, credentials
+            )
             if started.outcome is not SyncOutcome.OK:
                 result = started
         return result
@@ -273,6 +276,7 @@ class KubeGenericRuntimeManager:
         pod: PodObject,
         container: Container,
         snapshot: tuple[ContainerSnapshot, ...],
+        credentials: tuple[RegistryCredential, ...] = (),
     ) -> Generator[simpy.Event, object, SyncResult]:
         """Back-off check, image, create and start one container (startContainer)."""
         name = container.name
@@ -302,7 +306,7 @@ class KubeGenericRuntimeManager:
 
         # EnsureImageExists: policy, registry, pull secrets and the pull back-off.
         pulled = yield from self.images.ensure_image_exists(
-            pod, container, current, self.secrets
+            pod, container, current, credentials
         )
         if pulled.error is not None:
             self.reasons[(pod.uid, name)] = (pulled.error.value, pulled.message)

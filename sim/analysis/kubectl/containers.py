@@ -139,7 +139,7 @@ def container_lines(
             f"Image ID:\t{image_id}",
         ]
     ports = ", ".join(f"{p.container_port}/{p.protocol}" for p in container.ports)
-    host_ports = ", ".join(f"0/{p.protocol}" for p in container.ports)
+    host_ports = ", ".join(f"{p.host_port}/{p.protocol}" for p in container.ports)
     plural = "s" if len(container.ports) > 1 else ""
     basic += [
         f"Port{plural}:\t{ports or '<none>'}",
