@@ -6,7 +6,7 @@ from collections.abc import Generator
 
 import simpy
 
-from sim.kube.apiserver import ApiServer
+from sim.kube.apiserver import ApiServer, PodObject
 from sim.kube.controllers.deployment import DeploymentController
 from sim.kube.controllers.endpointslice import EndpointSliceController
 from sim.kube.kubelet import Kubelet
@@ -90,6 +90,17 @@ class Cluster:
         pod = self.scenario.pod(name)
         self.apiserver.create_pod(pod, self.streams.for_pod(name))
 
+    def _oldest_pod_of(self, deployment: str) -> PodObject | None:
+        """The oldest live pod a Deployment made (a fault may name the Deployment)."""
+        live = [
+            obj
+            for obj in self.apiserver.pods.values()
+            if obj.owner == deployment
+            and not obj.deleted
+            and obj.deletion_timestamp is None
+        ]
+        return min(live, key=lambda obj: obj.created_at, default=None)
+
     def _play(self, action: Action) -> Generator[simpy.Event, object, None]:
         yield self.env.timeout(action.at_seconds)
         api = self.apiserver
@@ -127,7 +138,7 @@ class Cluster:
 
         fault = action.fault
         assert fault is not None
-        obj = api.pods.get(action.pod)
+        obj = api.pods.get(action.pod) or self._oldest_pod_of(action.pod)
         if obj is None or obj.deleted:
             return
         instance = self.kubelet.runtime.running(obj.uid, fault.container)

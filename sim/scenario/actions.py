@@ -36,6 +36,7 @@ from sim.scenario.names import (
     qualified_name,
 )
 from sim.scenario.references import (
+    check_behaviour_reference,
     check_container_reference,
     check_pod_reference,
     references_of,
@@ -63,6 +64,11 @@ def _check_pod(values: Values) -> None:
 def _check_pod_container(values: Values) -> None:
     if check_pod_reference(values) and values.ok("pod"):
         check_container_reference(values, values["pod"])
+
+
+def _check_fault_target(values: Values) -> None:
+    # A fault may name a Deployment: it strikes the Deployment's oldest pod.
+    check_behaviour_reference(values)
 
 
 def _check_condition(values: Values) -> None:
@@ -162,7 +168,7 @@ FAULT = Obj(
         Field("slow", _SLOW, None, "Slow down.", null_is_empty=True),
         Field("recover", _RECOVER, None, "Recover.", null_is_empty=True),
     ),
-    check=_check_pod_container,
+    check=_check_fault_target,
     build=_build_fault,
     description="Inject a fault into a container: exactly one of hang, crash, slow, "
     "recover.",

@@ -78,12 +78,16 @@ class Instant:
             self.ips.setdefault(record.pod, f"10.244.0.{len(self.ips) % 250 + 4}")
 
     def names(self) -> list[str]:
-        """Names of the scenario's pods, as the API sorts them."""
-        return sorted(pod.name for pod in self.scenario.pods)
+        """Names of the pods (the scenario's and those controllers made), sorted."""
+        written = {pod.name for pod in self.scenario.pods}
+        return sorted(written | set(self.result.objects.pods))
 
     def pod(self, name: str) -> PodView:
-        """The view of one pod of the scenario (``KeyError`` if it has none)."""
-        submitted = self.scenario.pod(name)
+        """The view of one pod, written in the scenario or made by a controller."""
+        try:
+            submitted = self.scenario.pod(name)
+        except KeyError:
+            submitted = self.result.objects.pods[name]
         events = tuple(self.events.get(name, ()))
         created_at = None
         deleted = False
