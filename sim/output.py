@@ -98,7 +98,8 @@ def plot_run(directory: Path) -> Path:
     """Draw ``timeline.png`` again from a finished run's files in ``directory``."""
     events = pd.read_parquet(directory / "events.parquet")
     timeline = pd.read_csv(directory / "timeline.csv", keep_default_na=False)
-    timeline["ready"] = timeline["ready"].astype(str) == "True"
+    for flag in ("ready", "started"):
+        timeline[flag] = timeline[flag].astype(str) == "True"
     title = directory.name
     return write_atomically(
         directory,

@@ -56,7 +56,14 @@ class SimulationResult:
     @cached_property
     def timeline(self) -> pd.DataFrame:
         """State intervals per pod and container instance."""
-        return timeline_frame(self.events, self.scenario.duration_seconds)
+        pods = list(self.objects.pods.values()) or list(self.scenario.pods)
+        probed = {
+            (pod.name, c.name)
+            for pod in pods
+            for c in pod.containers
+            if c.startup_probe
+        }
+        return timeline_frame(self.events, self.scenario.duration_seconds, probed)
 
     @cached_property
     def metrics(self) -> pd.DataFrame:

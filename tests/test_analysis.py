@@ -202,3 +202,44 @@ def test_distribution_and_parameter_figures_draw_their_data():
     ax = fig.axes[0]
     assert [list(line.get_ydata()) for line in ax.lines] == [[1.0, 2.0], [3.0, 4.0]]
     assert len(ax.collections) == 2  # one confidence band per line
+
+
+STARTUP = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: slow-boot}
+spec:
+  containers:
+  - name: app
+    image: example/app:1
+    startupProbe:
+      exec: {command: [cat, /tmp/started]}
+      periodSeconds: 2
+      failureThreshold: 30
+---
+apiVersion: probesim/v1alpha1
+kind: Scenario
+metadata: {name: slow-boot}
+spec:
+  duration: 1m
+  behaviours:
+  - container: app
+    files: {/tmp/started: {from: 12s}}
+"""
+
+
+def test_timeline_started_follows_the_startup_probe():
+    result = sim.simulate(sim.Scenario.from_yaml(STARTUP), seed=2)
+    lane = result.timeline[result.timeline["container"] == "app"]
+    running = lane[lane["state"] == "Running"]
+    begun = float(running["start"].min())
+    started = running[running["started"]]
+    first_started = float(started["start"].min())
+    # Not started before the file appears (12 s of uptime), started after it.
+    assert first_started >= begun + 12
+    assert first_started == pytest.approx(
+        float(result.events.query("reason == 'StartupSucceeded'")["time"].min())
+    )
+    assert not lane[lane["start"] < first_started]["started"].any()
+    # Ready only once started.
+    assert (lane[lane["ready"]]["started"]).all()

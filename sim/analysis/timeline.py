@@ -3,7 +3,7 @@
 Each row is one interval: ``pod``, ``container`` (empty for the pod's own Ready lane),
 ``restart_count`` (which instance), ``state`` (Waiting, Running, Terminating,
 Terminated for containers; Ready or NotReady for pods), ``reason`` (the Waiting or
-Terminated reason), ``ready``, ``start`` and ``end`` in seconds.
+Terminated reason), ``ready``, ``started``, ``start`` and ``end`` in seconds.
 
 Container rows show what the runtime does (the process runs, is being stopped, has
 exited); ``ready`` is what the kubelet reports for that instance, and ends when the
@@ -15,6 +15,7 @@ Routing or NotRouting).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pandas as pd
@@ -31,6 +32,7 @@ TIMELINE_COLUMNS = (
     "state",
     "reason",
     "ready",
+    "started",
     "start",
     "end",
 )
@@ -44,6 +46,7 @@ class _Lane:
     state: str
     reason: str
     ready: bool
+    started: bool
     start: float
 
 
@@ -70,6 +73,7 @@ class _Builder:
             state="Waiting",
             reason="",
             ready=False,
+            started=False,
             start=time,
         )
         base.update(fields)
@@ -86,14 +90,24 @@ class _Builder:
                     lane.state,
                     lane.reason,
                     lane.ready,
+                    lane.started,
                     lane.start,
                     time,
                 )
             )
 
 
-def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
-    """Build the interval frame from an event log that runs to ``end_seconds``."""
+def timeline_frame(
+    events: pd.DataFrame,
+    end_seconds: float,
+    startup_probed: Collection[tuple[str, str]] = (),
+) -> pd.DataFrame:
+    """Build the interval frame from an event log that runs to ``end_seconds``.
+
+    ``startup_probed`` names the (pod, container) pairs with a startup probe: they
+    are ``started`` only from their ``StartupSucceeded`` event, the others as soon
+    as they run (R7.1).
+    """
     b = _Builder()
     columns = ("time", "pod", "container", "reason", "restart_count", "message")
     for time, pod, container, reason, count, message in events[
@@ -124,7 +138,10 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
                 reason="",
                 restart_count=int(count),
                 ready=False,
+                started=(pod, container) not in startup_probed,
             )
+        elif r is Reason.STARTUP_SUCCEEDED:
+            b.change(time, pod, container, started=True)
         elif r is Reason.CONTAINER_READY:
             b.change(time, pod, container, ready=True)
         elif r is Reason.CONTAINER_NOT_READY:
@@ -140,6 +157,7 @@ def timeline_frame(events: pd.DataFrame, end_seconds: float) -> pd.DataFrame:
                 state="Terminated",
                 reason=exit_reason,
                 ready=False,
+                started=False,
             )
         elif r is Reason.PROXY_ROUTING or r is Reason.PROXY_NOT_ROUTING:
             routing = r is Reason.PROXY_ROUTING
