@@ -11,6 +11,7 @@ The Python API::
 from sim.scenario.document import Scenario
 from sim.scenario.reader import load_scenario
 from sim.simulation import SimulationResult, simulate
+from sim.trace import RecordLevel
 
-__all__ = ["Scenario", "SimulationResult", "load_scenario", "simulate"]
+__all__ = ["RecordLevel", "Scenario", "SimulationResult", "load_scenario", "simulate"]
 __version__ = "0.1.0"

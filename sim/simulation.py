@@ -13,7 +13,7 @@ from sim.analysis.timeline import timeline_frame
 from sim.kube.cluster import Cluster
 from sim.scenario.document import Scenario
 from sim.scenario.spec import Pod, Secret, ServiceAccount
-from sim.trace import ListRecorder
+from sim.trace import ListRecorder, RecordLevel
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ def simulate(
     *,
     duration_seconds: float | None = None,
     run: int = 0,
+    record: RecordLevel | str = RecordLevel.ALL,
 ) -> SimulationResult:
     """Simulate a scenario once; the same seed gives the same result.
 
@@ -102,11 +103,16 @@ def simulate(
         Override of the scenario's duration.
     run
         Replication index written into the ``run`` column.
+    record
+        How much of the event log to keep (``all``, ``changes``, ``metrics``); the
+        metrics and summary are the same at every level.
     """
     if duration_seconds is not None:
         scenario = scenario.with_duration(duration_seconds)
     seed = scenario.seed if seed is None else int(seed)
-    result = SimulationResult(scenario, seed, run)
+    result = SimulationResult(
+        scenario, seed, run, recorder=ListRecorder(RecordLevel(record))
+    )
     cluster = Cluster(scenario, seed, result.recorder)
     cluster.run()
     api = cluster.apiserver

@@ -180,6 +180,9 @@ class RequestCount:
     count: int
 
 
+# Events that happen once per probe attempt or per request.
+_PER_ATTEMPT = frozenset({Reason.PROBE, Reason.REQUEST})
+
 REQUEST_COLUMNS = ("run", "second", "service", "pod", "outcome", "count")
 
 
@@ -209,16 +212,40 @@ class NullRecorder:
         """Drop the counts."""
 
 
+class RecordLevel(enum.Enum):
+    """How much of the event log a run keeps.
+
+    ``all``: every event; ``changes``: probe attempts only when their result differs
+    from the previous attempt of the same probe (every other event kept);
+    ``metrics``: no probe attempts and no per-request events, only what the metrics
+    and summaries read.
+    """
+
+    ALL = "all"
+    CHANGES = "changes"
+    METRICS = "metrics"
+
+
 class ListRecorder:
     """A sink that keeps every event and pod status in emission order."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: RecordLevel = RecordLevel.ALL) -> None:
+        self.level = level
         self.events: list[EventRecord] = []
         self.statuses: list[PodStatusRecord] = []
         self.requests: list[RequestCount] = []
+        self._last_probe: dict[tuple[str, str, str], str] = {}
 
     def record(self, event: EventRecord) -> None:
-        """Append the event."""
+        """Append the event, unless the record level leaves it out."""
+        if self.level is not RecordLevel.ALL and event.reason in _PER_ATTEMPT:
+            if self.level is RecordLevel.METRICS:
+                return
+            key = (event.pod, event.container, event.probe)
+            if event.reason is Reason.PROBE:
+                if self._last_probe.get(key) == event.result:
+                    return
+                self._last_probe[key] = event.result
         self.events.append(event)
 
     def record_status(self, status: PodStatusRecord) -> None:
