@@ -32,7 +32,7 @@ def test_changes_keeps_an_attempt_only_when_its_result_changes():
     probes = full[full["reason"] == "Probe"]
     expected = []
     for _, rows in probes.groupby(["pod", "container", "probe"], sort=False):
-        changed = rows["result"] != rows["result"].shift()
+        changed = (rows["result"] != rows["result"].shift()).fillna(True)
         expected.append(rows[changed])
     want = pd.concat(expected).sort_values("time", kind="stable")
     got = lean[lean["reason"] == "Probe"]
