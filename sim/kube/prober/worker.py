@@ -31,6 +31,13 @@ INITIAL_RESULT = {
     ProbeType.STARTUP: Result.UNKNOWN,
 }
 
+# R4.1: the kubelet's event after a failed, warned or errored attempt, and its verb.
+KUBELET_EVENT = {
+    ProbeResult.FAILURE: (Reason.UNHEALTHY, "failed"),
+    ProbeResult.WARNING: (Reason.PROBE_WARNING, "warning"),
+    ProbeResult.ERROR: (Reason.UNHEALTHY, "errored"),
+}
+
 _TRIGGER = "manual-trigger"
 _STOP = "stop"
 
@@ -263,56 +270,21 @@ class ProbeWorker:
         pod, name = self.pod.name, self.container.name
         kind = self.probe_type.value
         record = self.manager.recorder.record
+        text = f"duration={duration:.6f}s {message}".rstrip()
         record(
             EventRecord(
-                now,
-                pod,
-                name,
-                Reason.PROBE,
-                kind,
-                result.value,
-                restart_count,
-                f"duration={duration:.6f}s {message}".rstrip(),
+                now, pod, name, Reason.PROBE, kind, result.value, restart_count, text
             )
         )
-        title = self.probe_type.title
-        if result is ProbeResult.FAILURE:
+
+        # R4.1: the kubelet's own event for an attempt that did not succeed.
+        follow_up = KUBELET_EVENT.get(result)
+        if follow_up is not None:
+            reason, verb = follow_up
+            text = f"{self.probe_type.title} probe {verb}: {message}"
             record(
                 EventRecord(
-                    now,
-                    pod,
-                    name,
-                    Reason.UNHEALTHY,
-                    kind,
-                    result.value,
-                    restart_count,
-                    f"{title} probe failed: {message}",
-                )
-            )
-        elif result is ProbeResult.WARNING:
-            record(
-                EventRecord(
-                    now,
-                    pod,
-                    name,
-                    Reason.PROBE_WARNING,
-                    kind,
-                    result.value,
-                    restart_count,
-                    f"{title} probe warning: {message}",
-                )
-            )
-        elif result is ProbeResult.ERROR:
-            record(
-                EventRecord(
-                    now,
-                    pod,
-                    name,
-                    Reason.UNHEALTHY,
-                    kind,
-                    result.value,
-                    restart_count,
-                    f"{title} probe errored: {message}",
+                    now, pod, name, reason, kind, result.value, restart_count, text
                 )
             )
         self.manager.log.trace(
