@@ -47,6 +47,7 @@ class PodObject:
     status: PodStatus | None = None
     deleted: bool = False
     owner: str = ""
+    planned_ip: str = ""
 
     @property
     def name(self) -> str:
@@ -134,8 +135,9 @@ class ApiServer:
         uid = pod.metadata.uid or str(
             uuid.uuid5(uuid.NAMESPACE_URL, f"{pod.metadata.namespace}/{pod.name}")
         )
+        # The pod's IP exists once the kubelet has made its sandbox.
         ip = f"10.244.{len(self.pods) // 250}.{len(self.pods) % 250 + 4}"
-        obj = PodObject(pod, uid, ip, self.env.now, rng, owner=owner)
+        obj = PodObject(pod, uid, "", self.env.now, rng, owner=owner, planned_ip=ip)
         self.pods[pod.name] = obj
         self._event(
             obj,

@@ -224,6 +224,7 @@ class KubeGenericRuntimeManager:
         if actions.start and pod.uid not in self._sandboxes:
             yield self.env.timeout(self.cluster.sandbox_start_latency.sample(pod.rng))
             self._sandboxes.add(pod.uid)
+            pod.ip = pod.planned_ip
 
         result = SyncResult(SyncOutcome.OK)
         for container in actions.start:

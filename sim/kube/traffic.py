@@ -77,16 +77,19 @@ class TrafficGenerator:
                     return
                 continue
             mean_gap = 1.0 / phase.rate_per_second
+            start, arrivals, at = self.env.now, 0, self.env.now
             while True:
-                gap = (
-                    self.rng.exponential(mean_gap)
-                    if self.spec.arrivals is Arrivals.POISSON
-                    else mean_gap
-                )
-                if end is not None and self.env.now + gap >= end:
+                # Evenly spaced arrivals are counted from the phase start, so no
+                # rounding error builds up; Poisson gaps are drawn one by one.
+                arrivals += 1
+                if self.spec.arrivals is Arrivals.POISSON:
+                    at += self.rng.exponential(mean_gap)
+                else:
+                    at = start + arrivals * mean_gap
+                if end is not None and at >= end:
                     yield self.env.timeout(end - self.env.now)
                     break
-                yield self.env.timeout(gap)
+                yield self.env.timeout(at - self.env.now)
                 self.request()
 
     def request(self) -> None:

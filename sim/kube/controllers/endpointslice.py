@@ -72,9 +72,10 @@ def resolve_target_ports(service: Service, pod: Pod) -> tuple[tuple[int, int], .
 
 def pod_to_endpoint(service: Service, obj: PodObject) -> Endpoint | None:
     """R9.1, R9.2: the pod as an endpoint of the Service, or None if not one."""
-    # R9.1: selected, with an IP, not terminal. Terminating pods stay listed.
+    # R9.1: selected, with an IP (its sandbox exists), not terminal. Terminating
+    # pods stay listed.
     status = obj.status
-    if obj.deleted or status is None or status.phase.terminal:
+    if obj.deleted or not obj.ip or status is None or status.phase.terminal:
         return None
     if not service.selects(obj.pod.metadata.labels):
         return None
@@ -116,33 +117,47 @@ class EndpointSliceController:
         self.listener = listener
         self.log = SimLogger(env, "endpointslice")
         self.slices: dict[str, tuple[Endpoint, ...]] = {}
-        self._queued: set[str] = set()
+        # Pods each Service selects (or selected and still lists), by name.
+        self._members: dict[str, set[str]] = {}
+        self._last_queued: dict[str, float] = {}
         apiserver.watch_status(self._on_pod)
 
     def _on_pod(self, obj: PodObject) -> None:
-        # R9.3: a pod change queues every Service that selects the pod (or did).
+        # R9.3: a pod change queues every Service that selects the pod (or did),
+        # with no batching (batch period 0): each change is synced on its own,
+        # after the delay of the watch and the controller's processing. A sync
+        # reads the pods as they are then, so a later sync of an unchanged state
+        # changes nothing.
         for name, service in self.services.items():
-            listed = any(e.pod == obj.name for e in self.slices.get(name, ()))
-            if not listed and not service.selects(obj.pod.metadata.labels):
+            members = self._members.setdefault(name, set())
+            if service.selects(obj.pod.metadata.labels) and not obj.deleted:
+                members.add(obj.name)
+            elif obj.name not in members:
                 continue
-            if name in self._queued:
-                continue
-            self._queued.add(name)
             self.env.process(self._sync_later(name))
 
     def _sync_later(self, name: str) -> Generator[simpy.Event, object, None]:
-        yield self.env.timeout(self.spec.controller_delay.sample(self.rng))
-        self._queued.discard(name)
+        # The watch delivers changes in order: a later change is never synced
+        # before an earlier one.
+        at = max(
+            self.env.now + self.spec.controller_delay.sample(self.rng),
+            self._last_queued.get(name, 0.0),
+        )
+        self._last_queued[name] = at
+        yield self.env.timeout(at - self.env.now)
         self.sync(name)
 
     def sync(self, name: str) -> None:
         """Recompute one Service's endpoints and pass changes on (syncService)."""
         service = self.services[name]
+        pods = self.apiserver.pods
+        members = self._members.get(name, set())
         endpoints = tuple(
             endpoint
-            for obj in self.apiserver.pods.values()
-            if (endpoint := pod_to_endpoint(service, obj)) is not None
+            for pod in sorted(members, key=lambda n: (pods[n].created_at, n))
+            if (endpoint := pod_to_endpoint(service, pods[pod])) is not None
         )
+        members.difference_update([n for n in members if pods[n].deleted])
         before = {e.pod: e for e in self.slices.get(name, ())}
         after = {e.pod: e for e in endpoints}
         if before == after:
