@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from readercases import FILE, assert_reported, errors_of, marked_line
 
-from sim.scenario import Problem, Scenario, ScenarioError, read_scenario_text
+from sim.scenario import Scenario, read_scenario_text
 from sim.scenario.accounts import (
     SECRET,
     SERVICE_ACCOUNT,
@@ -32,7 +33,6 @@ from sim.scenario.accounts import (
 )
 from sim.scenario.behaviour import Distribution, DistributionKind
 from sim.scenario.document import ActionKind, RegistrySpec
-from sim.scenario.errors import Severity
 from sim.scenario.resolved import resolved_yaml
 from sim.scenario.schema import scenario_json_schema
 from sim.scenario.spec import (
@@ -43,7 +43,6 @@ from sim.scenario.spec import (
     VolumeMount,
 )
 
-FILE = "case.yaml"
 POD = """\
 apiVersion: v1
 kind: Pod
@@ -83,21 +82,6 @@ def b64(text: str | bytes) -> str:
     """Base64 of a text, as a manifest writes it."""
     raw = text.encode() if isinstance(text, str) else text
     return base64.b64encode(raw).decode()
-
-
-def marked_line(text: str) -> int:
-    """The 1-based line carrying the ``#!`` marker."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "#!" in line:
-            return number
-    raise AssertionError("no #! marker in the case")
-
-
-def errors_of(text: str) -> tuple[Problem, ...]:
-    """The errors of a text that must not read."""
-    with pytest.raises(ScenarioError) as info:
-        read(text)
-    return info.value.problems
 
 
 def _without_lines(s: Scenario) -> Scenario:
@@ -753,13 +737,7 @@ MALFORMED: list[tuple[str, str, str, str]] = [
     ("name", "text", "path", "message"), MALFORMED, ids=[c[0] for c in MALFORMED]
 )
 def test_malformed(name: str, text: str, path: str, message: str) -> None:
-    problems = errors_of(text)
-    matching = [p for p in problems if p.path == path and p.message.startswith(message)]
-    assert matching, "\n".join(str(p) for p in problems)
-    problem = matching[0]
-    assert problem.file == FILE
-    assert problem.line == marked_line(text), str(problem)
-    assert problem.severity is Severity.ERROR
+    assert_reported(text, path, message, prefix=True)
 
 
 def test_there_are_many_malformed_cases() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from readercases import assert_reported, errors_of, marked_line
 from ruamel.yaml import YAML
 
 from sim.scenario import (
@@ -79,20 +80,6 @@ def pod(container: str = "", spec: str = "", head: str = POD_HEAD) -> str:
 def scenario(spec: str, pods: str = POD_HEAD) -> str:
     """The pods plus a Scenario document named ``demo`` with these spec lines."""
     return pods + SCENARIO_HEAD + textwrap.indent(textwrap.dedent(spec), "  ")
-
-
-def marked_line(text: str) -> int:
-    """The 1-based line carrying the ``#!`` marker."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "#!" in line:
-            return number
-    raise AssertionError("no #! marker in the case")
-
-
-def errors_of(text: str, source: str = "case.yaml") -> tuple[Problem, ...]:
-    with pytest.raises(ScenarioError) as info:
-        read_scenario_text(text, source)
-    return info.value.problems
 
 
 WEB = 'Pod "web"'
@@ -731,14 +718,7 @@ def _case_ids() -> list[str]:
     ("name", "text", "path", "fragment"), MALFORMED, ids=_case_ids()
 )
 def test_malformed(name: str, text: str, path: str, fragment: str) -> None:
-    problems = errors_of(text)
-    matching = [p for p in problems if p.path == path and fragment in p.message]
-    assert matching, "\n".join(str(p) for p in problems)
-    problem = matching[0]
-    assert problem.file == "case.yaml"
-    if name != "no-pods":
-        assert problem.line == marked_line(text), str(problem)
-    assert problem.severity is Severity.ERROR
+    assert_reported(text, path, fragment, line=name != "no-pods")
 
 
 def test_there_are_many_malformed_cases() -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from readercases import FILE, assert_reported, errors_of
 
-from sim.scenario import Problem, Scenario, ScenarioError, read_scenario_text
+from sim.scenario import Scenario, read_scenario_text
 from sim.scenario.behaviour import Distribution, DistributionKind, LoadBehaviour
 from sim.scenario.deployments import DEPLOYMENT
 from sim.scenario.document import (
@@ -26,7 +27,6 @@ from sim.scenario.document import (
     TrafficPhase,
     TrafficSpec,
 )
-from sim.scenario.errors import Severity
 from sim.scenario.resolved import resolved_yaml
 from sim.scenario.schema import scenario_json_schema
 from sim.scenario.services import SERVICE
@@ -38,7 +38,6 @@ from sim.scenario.spec import (
     ServicePort,
 )
 
-FILE = "case.yaml"
 DEPLOYMENT_YAML = """\
 apiVersion: apps/v1
 kind: Deployment
@@ -113,21 +112,6 @@ def service(ports: str, spec: str = "") -> str:
     if ports:
         body += "  ports:\n" + textwrap.indent(textwrap.dedent(ports), "  ")
     return DEPLOYMENT_YAML + body
-
-
-def marked_line(text: str) -> int:
-    """The 1-based line carrying the ``#!`` marker."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if "#!" in line:
-            return number
-    raise AssertionError("no #! marker in the case")
-
-
-def errors_of(text: str) -> tuple[Problem, ...]:
-    """The errors of a text that must not read."""
-    with pytest.raises(ScenarioError) as info:
-        read(text)
-    return info.value.problems
 
 
 # A realistic file --------------------------------------------------------------------
@@ -731,13 +715,7 @@ MALFORMED: list[tuple[str, str, str, str]] = [
     ("name", "text", "path", "message"), MALFORMED, ids=[c[0] for c in MALFORMED]
 )
 def test_malformed(name: str, text: str, path: str, message: str) -> None:
-    problems = errors_of(text)
-    matching = [p for p in problems if p.path == path and p.message.startswith(message)]
-    assert matching, "\n".join(str(p) for p in problems)
-    problem = matching[0]
-    assert problem.file == FILE
-    assert problem.line == marked_line(text), str(problem)
-    assert problem.severity is Severity.ERROR
+    assert_reported(text, path, message, prefix=True)
 
 
 def test_there_are_many_malformed_cases() -> None:
