@@ -11,7 +11,16 @@ The Python API::
 from sim.scenario.document import Scenario
 from sim.scenario.reader import load_scenario
 from sim.simulation import SimulationResult, simulate
+from sim.sweep import load_sweep, run_sweep
 from sim.trace import RecordLevel
 
-__all__ = ["RecordLevel", "Scenario", "SimulationResult", "load_scenario", "simulate"]
+__all__ = [
+    "RecordLevel",
+    "Scenario",
+    "SimulationResult",
+    "load_scenario",
+    "load_sweep",
+    "run_sweep",
+    "simulate",
+]
 __version__ = "0.1.0"

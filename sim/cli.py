@@ -72,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("resource", metavar="RESOURCE", help=", ".join(_GET_RESOURCES))
     get.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
     _add_instant_arguments(get)
+
+    sweep = commands.add_parser("sweep", help="run a parameter sweep (docs/sweeps.md)")
+    sweep.add_argument("sweep", type=Path, metavar="SWEEP.yaml")
+    sweep.add_argument("--out", type=Path, help="output folder (results/<name>/)")
+    sweep.add_argument("--workers", type=int, help="processes (default: every core)")
+    sweep.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on this Dask cluster"
+    )
+    sweep.add_argument("--no-cache", action="store_true", help="simulate every run")
     return parser
 
 
@@ -279,6 +288,45 @@ def _print_view(text: str) -> None:
     print(text, end="", file=stream)
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sim.sweep import SchedulerError, SweepWarning, load_sweep, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers must be at least 1, not {args.workers}")
+    sweep = load_sweep(args.sweep)
+    for warning in sweep.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    out = args.out or Path("results") / sweep.name
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SweepWarning)
+        try:
+            result = run_sweep(
+                sweep,
+                executor="dask" if args.scheduler else "local",
+                workers=args.workers,
+                scheduler=args.scheduler,
+                cache_dir=out / "cache",
+                progress=sys.stderr.isatty(),
+                use_cache=not args.no_cache,
+            )
+        except SchedulerError as error:
+            raise _UsageError(str(error)) from None
+    paths = result.write(out)
+    print(
+        f"wrote {len(paths)} files to {out}/ ({len(sweep.points)} points x "
+        f"{sweep.replications} replications: {result.simulated} simulated, "
+        f"{result.cached} from the cache, {result.failed} failed)"
+    )
+    for path in paths:
+        print(f"  {path}")
+    print(result.table())
+    for warning in caught:
+        print(f"warning: {warning.message}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     from sim.scenario.schema import scenario_json_schema
 
@@ -307,6 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "schema": _cmd_schema,
         "describe": _cmd_describe,
         "get": _cmd_get,
+        "sweep": _cmd_sweep,
     }
     try:
         return handlers[args.command](args)
