@@ -168,9 +168,13 @@ def tune_run() -> tuple[Any, dict[str, Any]]:
         "tune-liveness",
         "{'results': RESULTS, 'recommendation': RECOMMENDATION, "
         "'accepted': ACCEPTED_PER_HOUR, "
-        "'size': SEEDS * len(PERIODS) * len(THRESHOLDS) * len(TIMEOUTS), "
+        "'size': RUNS * len(PERIODS) * len(THRESHOLDS) * len(TIMEOUTS), "
+        "'sweep': {'points': len(sweep.points), 'runs': sweep.run_count, "
+        "'simulated': result.simulated, 'failed': result.failed, "
+        "'seeds': [sweep.seed_of(p, 0) for p in range(len(sweep.points))]}, "
         "'table': table.reset_index().to_dict('records'), "
-        "'runs': frame[GRID + ['fault_to_kill_seconds']].to_dict('records')}",
+        "'runs': runs[['point', 'draw', 'seed', *GRID, 'fault_to_kill_seconds']]"
+        ".to_dict('records')}",
     )
 
 
@@ -185,19 +189,49 @@ def _key(row: dict[str, Any]) -> tuple[int, int, int]:
 def test_tune_sweep_size_and_figures(tune_run: tuple[Any, dict[str, Any]]) -> None:
     nb, data = tune_run
     assert data["results"]["runs"] == data["size"] == len(data["runs"])
+    # One run per point (a setting on one draw of pauses), all simulated now.
+    sweep = data["sweep"]
+    assert sweep["points"] == sweep["runs"] == sweep["simulated"] == data["size"]
+    assert sweep["failed"] == 0
     assert figure_count(nb) >= 3
+
+
+def test_tune_settings_share_the_pause_draws(
+    tune_run: tuple[Any, dict[str, Any]],
+) -> None:
+    _, data = tune_run
+    draws: dict[tuple[int, int, int], list[int]] = {}
+    for row in data["runs"]:
+        draws.setdefault(_key(row), []).append(row["draw"])
+        # Each run has the seed the sweep derives for its point.
+        assert row["seed"] == data["sweep"]["seeds"][row["point"]]
+    runs = data["size"] // len(draws)
+    assert all(sorted(d) == list(range(runs)) for d in draws.values())
 
 
 def test_hang_detection_follows_the_probe_arithmetic(
     tune_run: tuple[Any, dict[str, Any]],
 ) -> None:
     _, data = tune_run
+    early = 0
     for row in data["runs"]:
         period, threshold, timeout = _key(row)
         # The first attempt after the hang starts within a period; then F attempts,
         # spaced by the period, or by the timeout when attempts overrun the period.
-        base = (threshold - 1) * max(period, timeout) + timeout
-        assert base - 0.5 <= row["fault_to_kill_seconds"] <= base + period + 0.5, row
+        spacing = max(period, timeout)
+        base = (threshold - 1) * spacing + timeout
+        kill = row["fault_to_kill_seconds"]
+        if base - 0.5 <= kill <= base + period + 0.5:
+            continue
+        # Otherwise the streak began before the hang: the last j < F attempts before
+        # it timed out on the latency tail, and the kill comes j spacings sooner.
+        early += 1
+        assert any(
+            base - j * spacing - 0.5 <= kill <= base - j * spacing + period + 0.5
+            for j in range(1, threshold)
+        ), row
+    # A slow answer just before the hang is rare (p99 of the latency: 0.8 s).
+    assert early <= 0.05 * len(data["runs"])
 
 
 def test_pareto_front_is_right(tune_run: tuple[Any, dict[str, Any]]) -> None:
@@ -259,9 +293,10 @@ def startup_run() -> tuple[Any, dict[str, Any]]:
         "startup-budget",
         "{'results': RESULTS, 'conclusion': CONCLUSION, 'n': RUNS, "
         "'options': len(DELAYS) + len(STARTUP_THRESHOLDS), "
+        "'boots': BOOTS.tolist(), 'replications': REPLICATIONS, "
         "'kills': kills.to_dict('records'), "
         "'summary': summary.reset_index().to_dict('records'), "
-        "'frame': frame[['strategy', 'budget_s', 'boot_s', 'killed']]"
+        "'frame': frame[['strategy', 'setting', 'budget_s', 'boot_s', 'killed']]"
         ".to_dict('records')}",
     )
 
@@ -271,7 +306,20 @@ def test_startup_sweep_size_and_figures(
 ) -> None:
     nb, data = startup_run
     assert data["results"]["runs"] == data["n"] * data["options"] == len(data["frame"])
+    assert data["n"] == len(data["boots"]) * data["replications"]
     assert figure_count(nb) >= 5
+
+
+def test_every_budget_meets_every_boot(
+    startup_run: tuple[Any, dict[str, Any]],
+) -> None:
+    _, data = startup_run
+    boots: dict[tuple[str, int], list[float]] = {}
+    for row in data["frame"]:
+        boots.setdefault((row["strategy"], row["setting"]), []).append(row["boot_s"])
+    assert len(boots) == data["options"]
+    expected = sorted(data["boots"] * data["replications"])
+    assert all(sorted(b) == pytest.approx(expected) for b in boots.values())
 
 
 def test_kill_during_boot_follows_the_budget(

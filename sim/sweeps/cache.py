@@ -1,9 +1,10 @@
 """The run cache: finished runs kept on disk, one small JSON file per run.
 
 A run's key is the SHA-256 of its point's resolved scenario (``Point.resolved``),
-its seed, the probesim version and the cache format, so a rerun of a sweep, or
-another sweep that meets the same scenario and seed, reuses it; any change to
-the scenario, the seed or probesim makes a new key. The file
+its seed, the probesim version, a fingerprint of probesim's source and the cache
+format, so a rerun of a sweep, or another sweep that meets the same scenario and
+seed, reuses it; any change to the scenario, the seed or the model's code makes a
+new key. The file
 ``DIR/ab/abcdef....json`` holds the run's metric rows (one per pod). Files are
 written under a temporary name and renamed, so a reader never sees half a file;
 a file that cannot be read counts as missing. Failed runs are not cached.
@@ -12,6 +13,7 @@ a file that cannot be read counts as missing. Failed runs are not cached.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -26,12 +28,28 @@ CACHE_FORMAT = 1
 Rows = list[dict[str, Any]]
 
 
+@functools.cache
+def model_fingerprint() -> str:
+    """SHA-256 of probesim's own source files.
+
+    Part of every key, so that a change to the model makes new keys even when the
+    version number stays the same (a development checkout).
+    """
+    digest = hashlib.sha256()
+    root = Path(sim.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def run_key(resolved: str, seed: int) -> str:
-    """The cache key of one run: SHA-256 hex of scenario, seed and version."""
+    """The cache key of one run: SHA-256 hex of scenario, seed and model."""
     material = json.dumps(
         {
             "format": CACHE_FORMAT,
             "probesim": sim.__version__,
+            "model": model_fingerprint(),
             "seed": int(seed),
             "scenario": resolved,
         },
