@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
 
 from sim.sweeps.cache import RunCache, run_key
 from sim.sweeps.design import run_seed
@@ -133,7 +132,7 @@ def run_sweep(
         raise ValueError(f"workers must be at least 1, not {workers}")
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir(sweep)
     cache = RunCache(directory if use_cache else None)
-    bar = tqdm(
+    bar = _progress_bar()(
         total=sweep.run_count,
         desc=sweep.name,
         unit="run",
@@ -191,3 +190,17 @@ def _failures(sweep: Sweep, outcomes: Iterable[RunOutcome]) -> str:
     if len(failed) > _LISTED_FAILURES:
         lines.append(f"  ... and {len(failed) - _LISTED_FAILURES} more")
     return "\n".join(lines)
+
+
+def _progress_bar() -> type:
+    """tqdm's class for this environment, imported only when a sweep runs.
+
+    ``tqdm.auto`` picks a notebook widget when ipywidgets is there and warns when it
+    is not; importing it lazily keeps ``import sim`` silent.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+    return tqdm
