@@ -27,7 +27,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-
 from sim.sweeps.cache import RunCache, run_key
 from sim.sweeps.design import run_seed
 from sim.sweeps.document import Design, DesignType, Parameter, Range, SweepSpec
@@ -193,7 +192,7 @@ def _failures(sweep: Sweep, outcomes: Iterable[RunOutcome]) -> str:
 
 
 def _progress_bar() -> type:
-    """tqdm's class for this environment, imported only when a sweep runs.
+    """The progress-bar class of tqdm for this environment, imported when needed.
 
     ``tqdm.auto`` picks a notebook widget when ipywidgets is there and warns when it
     is not; importing it lazily keeps ``import sim`` silent.
