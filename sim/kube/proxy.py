@@ -36,6 +36,8 @@ class KubeProxy:
         self.recorder = recorder
         self.log = SimLogger(env, "proxy")
         self.rules: dict[str, tuple[Endpoint, ...]] = {}
+        # Where new connections can go, per Service, as of the last programming.
+        self._routable: dict[str, tuple[Endpoint, ...]] = {}
         self._desired: dict[str, tuple[Endpoint, ...]] = {}
         self._last_sync = -spec.proxy_min_sync_seconds
         self._pending = False
@@ -72,9 +74,10 @@ class KubeProxy:
                 self.env.process(self._sync())
 
     def _program(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
-        old = {e.pod for e in routable(self.rules.get(service, ()))}
+        old = {e.pod for e in self._routable.get(service, ())}
         self.rules[service] = endpoints
-        new = {e.pod for e in routable(endpoints)}
+        self._routable[service] = routable(endpoints)
+        new = {e.pod for e in self._routable[service]}
         now = self.env.now
         for pod in sorted(new - old):
             self.recorder.record(
@@ -91,7 +94,7 @@ class KubeProxy:
 
     def route(self, service: str) -> Endpoint | None:
         """Pick the endpoint a new connection to the Service goes to, or None."""
-        candidates = routable(self.rules.get(service, ()))
+        candidates = self._routable.get(service, ())
         if not candidates:
             return None
         return candidates[int(self.rng.integers(len(candidates)))]

@@ -120,6 +120,7 @@ class EndpointSliceController:
         # Pods each Service selects (or selected and still lists), by name.
         self._members: dict[str, set[str]] = {}
         self._last_queued: dict[str, float] = {}
+        self._selecting: dict[str, list[str]] = {}
         apiserver.watch_status(self._on_pod)
 
     def _on_pod(self, obj: PodObject) -> None:
@@ -128,12 +129,17 @@ class EndpointSliceController:
         # after the delay of the watch and the controller's processing. A sync
         # reads the pods as they are then, so a later sync of an unchanged state
         # changes nothing.
-        for name, service in self.services.items():
+        selecting = self._selecting.get(obj.name)
+        if selecting is None:
+            # A pod's labels never change here, so the Services that select it
+            # are worked out once.
+            labels = obj.pod.metadata.labels
+            selecting = [n for n, svc in self.services.items() if svc.selects(labels)]
+            self._selecting[obj.name] = selecting
+        for name in selecting:
             members = self._members.setdefault(name, set())
-            if service.selects(obj.pod.metadata.labels) and not obj.deleted:
+            if not obj.deleted:
                 members.add(obj.name)
-            elif obj.name not in members:
-                continue
             self.env.process(self._sync_later(name))
 
     def _sync_later(self, name: str) -> Generator[simpy.Event, object, None]:
