@@ -1,5 +1,5 @@
 # make run: create .venv, install probesim, run the default scenario into results/.
-# make test: create .venv with the test extras, lint, run the whole suite.
+# make test: create .venv with the test extras, lint, type-check, run the whole suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -19,6 +19,7 @@ run: $(BIN)/probesim
 test: $(BIN)/probesim
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(BIN)/probesim

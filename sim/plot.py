@@ -10,8 +10,9 @@ suits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from pathlib import Path
+from typing import Protocol, cast
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -173,10 +174,23 @@ def _draw_error_rate(ax: Axes, requests: pd.DataFrame, scale: float, unit: str) 
         ax.spines[side].set_visible(False)
 
 
+class _TimelineRow(Protocol):
+    """The columns of a ``timeline_frame`` row that the state bars read."""
+
+    pod: str
+    container: str
+    state: str
+    reason: str
+    ready: bool
+    start: float
+    end: float
+
+
 def _draw_states(
     ax: Axes, timeline: pd.DataFrame, y_of: dict[tuple[str, str], int], scale: float
 ) -> None:
-    for row in timeline.itertuples(index=False):
+    rows = cast(Iterable[_TimelineRow], timeline.itertuples(index=False))
+    for row in rows:
         y = y_of.get((row.pod, row.container))
         if y is None:
             continue
@@ -211,9 +225,10 @@ def _draw_events(
     ax: Axes, events: pd.DataFrame, y_of: dict[tuple[str, str], int], scale: float
 ) -> None:
     probes = events[events["reason"] == Reason.PROBE.value]
-    for (pod, container, probe, result), group in probes.groupby(
+    for key, group in probes.groupby(
         ["pod", "container", "probe", "result"], sort=False
     ):
+        pod, container, probe, result = cast(tuple[str, str, str, str], key)
         y = y_of.get((pod, container))
         if y is None:
             continue
@@ -231,8 +246,8 @@ def _draw_events(
         (Reason.STARTED.value, "^", "#1b5e20"),
     ):
         rows = events[events["reason"] == reason]
-        for (pod, container), group in rows.groupby(["pod", "container"], sort=False):
-            y = y_of.get((pod, container))
+        for lane, group in rows.groupby(["pod", "container"], sort=False):
+            y = y_of.get(cast(tuple[str, str], lane))
             if y is None:
                 continue
             ax.plot(
@@ -333,7 +348,9 @@ def plot_metric_vs_parameter(
         fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
     else:
         fig = ax.figure  # type: ignore[assignment]
-    groups = data.groupby(series, sort=True) if series else [(None, data)]
+    groups: Iterable[tuple[Hashable, pd.DataFrame]] = (
+        data.groupby(series, sort=True) if series else [(None, data)]
+    )
     for key, group in groups:
         name = f"{series}={key}" if series else metric
         line = ax.plot(group[parameter], group["mean"], marker="o", label=name)[0]

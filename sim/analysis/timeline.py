@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -66,7 +67,7 @@ class _Builder:
             new["start"] = time
             self.open[key] = _Lane(**new)
             return
-        base = dict(
+        base: dict[str, Any] = dict(
             pod=pod,
             container=container,
             restart_count=0,

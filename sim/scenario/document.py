@@ -314,9 +314,10 @@ class Scenario:
                         f"{probe_type.value} probe"
                     )
                 if c.name == container and probe is not None:
-                    c = dataclasses.replace(
-                        c, **{attribute: dataclasses.replace(probe, **changes)}
-                    )
+                    replaced: dict[str, Any] = {
+                        attribute: dataclasses.replace(probe, **changes)
+                    }
+                    c = dataclasses.replace(c, **replaced)
                 containers.append(c)
             pods.append(dataclasses.replace(p, containers=tuple(containers)))
         return dataclasses.replace(self, pods=tuple(pods))

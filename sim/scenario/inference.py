@@ -29,6 +29,8 @@ from sim.scenario.behaviour import (
     Distribution,
     ExitBehaviour,
     FileBehaviour,
+    GRPCBehaviour,
+    HTTPBehaviour,
     Phase,
     SigtermBehaviour,
     SigtermKind,
@@ -386,7 +388,7 @@ def _probe_ports(container: Container) -> list[tuple[ProbeType, int | str]]:
 
 def _check_ports(behaviour: Behaviour, container: Container, notes: list[str]) -> None:
     """Say which probes ask a port the program does not listen on."""
-    entries = (
+    entries: tuple[HTTPBehaviour | GRPCBehaviour | TCPBehaviour, ...] = (
         *behaviour.http,
         *behaviour.grpc,
         *(e for e in behaviour.tcp if e.windows),

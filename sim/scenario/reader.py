@@ -30,7 +30,7 @@ from sim.scenario.scenario_doc import (
     ScenarioSettings,
     read_scenario_document,
 )
-from sim.scenario.spec import Container, KubeObject, Pod
+from sim.scenario.spec import Container, Deployment, KubeObject, Pod
 from sim.scenario.workloads import WORKLOAD_KINDS
 from sim.scenario.yamlio import (
     YamlDocument,
@@ -286,9 +286,12 @@ def _read_settings(
 ) -> ScenarioSettings | None:
     """Read the one Scenario document, or make default settings without one."""
     if not documents:
-        first = [*found.pods, *found.refs.workloads.deployments]
-        name = first[0].name if first else "scenario"
-        what = "pod" if found.pods or not first else "Deployment"
+        named: list[Pod | Deployment] = [
+            *found.pods,
+            *found.refs.workloads.deployments,
+        ]
+        name = named[0].name if named else "scenario"
+        what = "pod" if found.pods or not named else "Deployment"
         reporter.add(
             Problem(
                 reporter.file,

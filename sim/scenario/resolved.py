@@ -270,12 +270,15 @@ def _endpoints(endpoints: EndpointsSpec) -> dict[str, Any]:
 def _action(action: Action, scenario: Scenario) -> dict[str, Any]:
     at = duration_yaml(action.at_seconds)
     if action.kind is ActionKind.SCALE:
-        body = {"deployment": action.deployment, "replicas": action.replicas}
+        body: dict[str, Any] = {
+            "deployment": action.deployment,
+            "replicas": action.replicas,
+        }
         return {"at": at, "scale": body}
     if action.kind is ActionKind.ROLLOUT:
         return {"at": at, "rollout": _rollout(action, scenario)}
     if action.kind is ActionKind.DELETE:
-        body: dict[str, Any] = {"pod": action.pod}
+        body = {"pod": action.pod}
         if action.grace_period_seconds is not None:
             body["gracePeriodSeconds"] = action.grace_period_seconds
         return {"at": at, "delete": body}

@@ -10,6 +10,7 @@ commands with redirections, ``;``, ``&&``, ``||``, ``&``, pipelines, ``while``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.scenario.shell_words import (
@@ -237,7 +238,7 @@ class _Parser:
     def _command(self) -> Node:
         token = self._peek()
         if isinstance(token, Word):
-            compound = {
+            compounds: dict[str, Callable[[], Node]] = {
                 "while": self._loop,
                 "until": self._loop,
                 "for": self._for,
@@ -245,7 +246,8 @@ class _Parser:
                 "case": self._case,
                 "{": self._brace,
                 "function": self._function_keyword,
-            }.get(token.raw)
+            }
+            compound = compounds.get(token.raw)
             if compound is not None:
                 node = compound()
                 self._trailing_redirects()

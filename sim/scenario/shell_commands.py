@@ -184,7 +184,8 @@ def _sleep(run: ScriptRunner, args: tuple[Word, ...]) -> int:
 
 def _operands(args: tuple[Word, ...]) -> tuple[list[Word], str]:
     """Split operands from single-letter options (``-rf``)."""
-    operands, flags = [], ""
+    operands: list[Word] = []
+    flags = ""
     for arg in args:
         if arg.text.startswith("-") and len(arg.text) > 1 and not operands:
             flags += arg.text.lstrip("-")

@@ -137,10 +137,10 @@ def _check_traffic(values: Values) -> None:
             )
         return
     if not _service_port(service, port):
-        names = [p.name for p in service.ports if p.name]
+        port_names = [p.name for p in service.ports if p.name]
         values.at("port").report(
             f'Not found: {show(port)}: Service "{name}" has no port of that number '
-            f"or name (its ports: {_ports_text(service)}){hint(port, names)}"
+            f"or name (its ports: {_ports_text(service)}){hint(port, port_names)}"
         )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import (
@@ -75,12 +75,12 @@ def node_line(node: Any) -> int:
     return int(line) + 1 if isinstance(line, int) else 0
 
 
-def is_mapping(value: object) -> bool:
+def is_mapping(value: object) -> TypeGuard[dict[Any, Any]]:
     """Whether a loaded value is a YAML mapping."""
     return isinstance(value, dict)
 
 
-def is_sequence(value: object) -> bool:
+def is_sequence(value: object) -> TypeGuard[list[Any]]:
     """Whether a loaded value is a YAML sequence."""
     return isinstance(value, list)
 
