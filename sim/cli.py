@@ -1,7 +1,9 @@
 """The ``probesim`` command.
 
 Exit codes: 0 success; 2 invalid input (every problem listed, with file, line and
-field); 1 an internal error, which is a bug in probesim and says so.
+field); 1 an internal error, which is a bug in probesim and says so; 130 interrupted
+(Ctrl-C, SIGINT) and 143 terminated (SIGTERM), after one line on stderr and without
+leaving a half-written file.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import argparse
 import difflib
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,10 +27,21 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_INVALID = 2
+# 128 + the signal's number, as a shell reports a command that a signal ended.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 class _UsageError(Exception):
     """A command-line argument that cannot be used."""
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it unwinds like Ctrl-C."""
+
+
+def _on_sigterm(number: int, frame: object) -> None:
+    raise _Terminated
 
 
 class _Parser(argparse.ArgumentParser):
@@ -313,6 +328,13 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             )
         except SchedulerError as error:
             raise _UsageError(str(error)) from None
+        except KeyboardInterrupt as interrupt:
+            if not args.no_cache:
+                interrupt.args = (
+                    f"the finished runs are kept in {out / 'cache'}/: "
+                    "run the same command again to go on",
+                )
+            raise
     paths = result.write(out)
     print(
         f"wrote {len(paths)} files to {out}/ ({len(sweep.points)} points x "
@@ -322,8 +344,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     for path in paths:
         print(f"  {path}")
     print(result.table())
-    for warning in caught:
-        print(f"warning: {warning.message}", file=sys.stderr)
+    for failures in caught:
+        print(f"warning: {failures.message}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -335,7 +357,33 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    SIGTERM is handled like Ctrl-C for the duration of the call.
+    """
+    # Only the main thread may set handlers; one set by the caller stays.
+    catch_sigterm = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    )
+    if catch_sigterm:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, _Terminated)
+        detail = interrupt.args[0] if interrupt.args else "no file is left half-written"
+        print(
+            f"probesim: {'terminated' if terminated else 'interrupted'}; {detail}",
+            file=sys.stderr,
+        )
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+    finally:
+        if catch_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     import matplotlib
 
     from sim.scenario.errors import ScenarioError
@@ -365,9 +413,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as error:
         print(f"probesim: error: {error}", file=sys.stderr)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("probesim: interrupted; no output was written", file=sys.stderr)
-        return 130
     except Exception as error:  # a bug: say so, without a traceback unless -v
         if args.verbose:
             raise

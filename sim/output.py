@@ -1,17 +1,21 @@
 """Writing a finished run to a folder, all files or none.
 
 Every file is first written under a temporary name in the target folder, and only when
-all of them are complete are they renamed into place. An interrupted or failed run
-leaves no half-written file behind (at worst, hidden temporary files that the next
-write removes).
+all of them are complete are they renamed into place; Ctrl-C or SIGTERM during the
+renames takes effect once they are all done. An interrupted or failed run leaves no
+half-written file behind (at worst, after a hard kill, hidden temporary files that
+the next write removes).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +51,48 @@ def write_atomically(directory: Path, files: dict[str, Writer]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         for name, write in files.items():
-            handle, temporary = tempfile.mkstemp(
+            handle, made = tempfile.mkstemp(
                 prefix=".probesim-", suffix=".tmp", dir=directory
             )
             os.close(handle)
-            staged.append((Path(temporary), directory / name))
-            write(Path(temporary))
-            os.chmod(temporary, 0o666 & ~umask)
-        for temporary, final in staged:
-            os.replace(temporary, final)
+            staged.append((Path(made), directory / name))
+            write(Path(made))
+            os.chmod(made, 0o666 & ~umask)
+        with _signals_deferred():
+            for temporary, final in staged:
+                os.replace(temporary, final)
     finally:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
     return [final for _, final in staged]
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back until the block ends, then deliver them.
+
+    The renames of ``write_atomically`` then all happen or none does. Only the main
+    thread can set signal handlers, and only Python's handlers can be put back:
+    otherwise the block runs unprotected.
+    """
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(number) is None for number in numbers
+    ):
+        yield
+        return
+    received: list[int] = []
+    previous = {
+        number: signal.signal(number, lambda got, _: received.append(got))
+        for number in numbers
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for got in dict.fromkeys(received):
+            signal.raise_signal(got)
 
 
 def _json(data: Any) -> Writer:

@@ -7,16 +7,23 @@ other), and is capped so that every worker gets work. A task carries each of its
 points' scenarios once; the worker runs them with ``sim.simulation.simulate`` and
 returns each run's metric rows, or the error it raised. A run that raises does not
 stop the others.
+
+Interruptions: pool workers ignore SIGINT (Ctrl-C reaches every process of the
+terminal's group) and leave it to this process, which stops the workers when the
+sweep is interrupted, so that no worker prints a traceback or goes on running. A
+worker that dies (killed, out of memory) breaks the pool: the runs not finished by
+then fail with ``BrokenProcessPool``, those finished stay in the cache.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import signal
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -136,17 +143,40 @@ def available_cores() -> int:
 # Backends: each maps run_task over tasks and yields (task, outcomes or error). ---
 
 Finished = tuple[Task, "list[RunOutcome] | BaseException"]
-Backend = Callable[[Sequence[Task]], Iterator[Finished]]
+Backend = Callable[[Sequence[Task]], Generator[Finished, None, None]]
 
 
-def _serial(tasks: Sequence[Task]) -> Iterator[Finished]:
+def _serial(tasks: Sequence[Task]) -> Generator[Finished, None, None]:
     for task in tasks:
         yield task, run_task(task)
 
 
+def _worker_signals() -> None:
+    """Initializer of pool workers: SIGINT is for the sweep's own process.
+
+    SIGTERM gets its default action back (a forked worker inherits the handlers of
+    ``probesim``), so that stopping a worker ends it at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the pool's workers now, their tasks unfinished (SIGTERM)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def _pool(workers: int) -> Backend:
-    def run(tasks: Sequence[Task]) -> Iterator[Finished]:
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)))
+    def run(tasks: Sequence[Task]) -> Generator[Finished, None, None]:
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(tasks)), initializer=_worker_signals
+        )
+        complete = False
         try:
             futures = {pool.submit(run_task, task): task for task in tasks}
             for future in as_completed(futures):
@@ -154,14 +184,17 @@ def _pool(workers: int) -> Backend:
                     yield futures[future], future.result()
                 except Exception as exc:  # a worker died: its task's runs fail
                     yield futures[future], exc
+            complete = True
         finally:
+            if not complete:  # interrupted: the results would not be used
+                _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
 
     return run
 
 
 def _dask(client: Any) -> Backend:
-    def run(tasks: Sequence[Task]) -> Iterator[Finished]:
+    def run(tasks: Sequence[Task]) -> Generator[Finished, None, None]:
         from distributed import as_completed as dask_completed
 
         futures = client.map(run_task, list(tasks), pure=False)
@@ -245,7 +278,7 @@ def execute(
     """Every run's outcome, from the cache or run now; ``on_done`` sees each batch.
 
     Finished runs go into the cache as they arrive, so an interrupted sweep keeps
-    them.
+    them; an interruption stops the backend's work at once.
     """
     outcomes: dict[tuple[int, int], RunOutcome] = {}
 
@@ -277,9 +310,10 @@ def execute(
     if not pending:
         return outcomes
     tasks = make_tasks(sweep, pending, size)
-    for task, done in run_backend(tasks):
-        if isinstance(done, BaseException):
-            message = f"{type(done).__name__}: {done}"
-            done = [RunOutcome(request, [], message) for request in task.runs]
-        record(done)
+    with closing(run_backend(tasks)) as finished:
+        for task, done in finished:
+            if isinstance(done, BaseException):
+                message = f"{type(done).__name__}: {done}"
+                done = [RunOutcome(request, [], message) for request in task.runs]
+            record(done)
     return outcomes
