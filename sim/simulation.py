@@ -90,6 +90,7 @@ def simulate(
     duration_seconds: float | None = None,
     run: int = 0,
     record: RecordLevel | str = RecordLevel.ALL,
+    fast_path: bool | None = None,
 ) -> SimulationResult:
     """Simulate a scenario once; the same seed gives the same result.
 
@@ -106,6 +107,10 @@ def simulate(
     record
         How much of the event log to keep (``all``, ``changes``, ``metrics``); the
         metrics and summary are the same at every level.
+    fast_path
+        Whether probe workers may skip attempts that cannot change anything (see
+        ``docs/performance.md``). By default on at levels ``changes`` and
+        ``metrics``, off at ``all``, which keeps every attempt.
     """
     if duration_seconds is not None:
         scenario = scenario.with_duration(duration_seconds)
@@ -113,7 +118,7 @@ def simulate(
     result = SimulationResult(
         scenario, seed, run, recorder=ListRecorder(RecordLevel(record))
     )
-    cluster = Cluster(scenario, seed, result.recorder)
+    cluster = Cluster(scenario, seed, result.recorder, fast_path)
     cluster.run()
     api = cluster.apiserver
     result.objects = ApiObjects(

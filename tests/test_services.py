@@ -929,12 +929,14 @@ def test_rolling_update_without_prestop_loses_requests():
     # readiness (both arrive while it waits out minSyncPeriod), nothing is lost.
     # Over several seeds, most rollouts lose requests, and only refused or reset
     # ones.
+    # Twelve seeds, since five can fall either way (24 of seeds 1-30 lose some).
+    seeds = range(1, 13)
     lost = []
-    for seed in SEEDS:
+    for seed in seeds:
         failed = _failed(shipped("rolling-update", seed))
         assert failed[TIMEOUT] == failed[ERROR] == failed[NO_ENDPOINTS] == 0, failed
         lost.append(failed[REFUSED] + failed[RESET])
-    assert sum(n > 0 for n in lost) >= len(SEEDS) // 2 + 1, lost
+    assert sum(n > 0 for n in lost) >= len(seeds) // 2 + 1, lost
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -12,6 +12,7 @@ none for the port asked, the port is closed.
 
 from __future__ import annotations
 
+import bisect
 import enum
 import math
 import shlex
@@ -24,8 +25,12 @@ from sim.scenario.behaviour import (
     Behaviour,
     Distribution,
     DistributionKind,
+    ExecBehaviour,
     ExitBehaviour,
+    GRPCBehaviour,
+    HTTPBehaviour,
     Phase,
+    RandomSource,
     SigtermBehaviour,
     phase_at,
 )
@@ -100,6 +105,7 @@ class Application:
         self._hang: tuple[str, float] | None = None
         self._slow: list[tuple[float, float, Distribution]] = []
         self._arrivals: deque[float] = deque()
+        self._boundaries = _uptime_boundaries(self.behaviour)
 
     # Faults on the scenario clock.
 
@@ -125,10 +131,33 @@ class Application:
             and now < self._hang[1]
         )
 
-    def _extra_latency(self, now: float) -> float:
+    def _extra_latency(self, now: float, rng: RandomSource | None = None) -> float:
+        rng = rng or self.rng
         return sum(
-            lat.sample(self.rng) for start, end, lat in self._slow if start <= now < end
+            lat.sample(rng) for start, end, lat in self._slow if start <= now < end
         )
+
+    def steady_until(self, uptime: float, now: float) -> tuple[float, float] | None:
+        """How long every answer keeps its shape: (uptime, scenario time) horizons.
+
+        Until the first of the two, each handler answers from the same phase, file
+        and port windows and fault state as now, so its result changes only through
+        draws. None when answers also depend on something else: the load carried
+        (``load``), or a slow-down in force. Faults applied later are announced to
+        the prober separately.
+        """
+        if self.behaviour.load is not None:
+            return None
+        if any(start <= now < end for start, end, _ in self._slow):
+            return None
+        after = bisect.bisect_right(self._boundaries, uptime)
+        uptime_horizon = (
+            self._boundaries[after] if after < len(self._boundaries) else math.inf
+        )
+        time_horizon = math.inf
+        if self._hang is not None and now < self._hang[1]:
+            time_horizon = self._hang[1]
+        return uptime_horizon, time_horizon
 
     # Load (issue: load-coupled latency).
 
@@ -146,7 +175,9 @@ class Application:
             self._arrivals.popleft()
         return len(self._arrivals) / (load.window_seconds * load.capacity_per_second)
 
-    def _loaded(self, latency: float, now: float) -> float:
+    def _loaded(
+        self, latency: float, now: float, rng: RandomSource | None = None
+    ) -> float:
         # A single-server queue: latency grows as 1 / (1 - u); at or past
         # capacity the backlog adds the saturated latency.
         load = self.behaviour.load
@@ -154,7 +185,7 @@ class Application:
             return latency
         u = self.utilisation(now)
         if u >= 1.0:
-            return latency + load.saturated_latency.sample(self.rng)
+            return latency + load.saturated_latency.sample(rng or self.rng)
         return latency / (1.0 - u)
 
     def _port_number(self, port: int | str) -> int | None:
@@ -163,24 +194,25 @@ class Application:
         return self._ports.get(port)
 
     def _answer(
-        self, phase: Phase | None, now: float, default_latency: float
+        self,
+        phase: Phase | None,
+        now: float,
+        default_latency: float,
+        rng: RandomSource,
     ) -> Answer:
         if phase is None:
             return REFUSED
         if phase.hang:
             return HANG
         status = phase.status
-        if phase.flake is not None and self.rng.random() < phase.flake.probability:
+        if phase.flake is not None and rng.random() < phase.flake.probability:
             status = phase.flake.status
-        latency = (
-            phase.latency.sample(self.rng)
-            if phase.latency.kind is not DistributionKind.CONSTANT or phase.latency.a
-            else default_latency
-        )
+        latency = phase.latency.sample(rng) if own_latency(phase) else default_latency
         return Answer(
             AnswerKind.ANSWER,
             status=status,
-            latency_seconds=self._loaded(latency, now) + self._extra_latency(now),
+            latency_seconds=self._loaded(latency, now, rng)
+            + self._extra_latency(now, rng),
             location=phase.location,
             output=phase.output,
         )
@@ -188,21 +220,28 @@ class Application:
     # Handlers.
 
     def exec(
-        self, command: tuple[str, ...], uptime: float, now: float, instance_id: str
+        self,
+        command: tuple[str, ...],
+        uptime: float,
+        now: float,
+        instance_id: str,
+        rng: RandomSource | None = None,
     ) -> Answer:
-        """Run a command in the container: exit status as ``status``."""
+        """Run a command in the container: exit status as ``status``.
+
+        ``rng`` is the stream to draw from (the pod's by default).
+        """
         b = self.behaviour
-        for entry in b.exec:
-            if entry.command and entry.command != command:
-                continue
+        rng = rng or self.rng
+        entry = self._exec_entry(command)
+        if entry is not None:
             if self.hung(instance_id, now):
                 return HANG
-            return self._answer(
-                phase_at(entry.phases, uptime), now, EXEC_LATENCY.sample(self.rng)
-            )
+            default = EXEC_LATENCY.sample(rng)
+            return self._answer(phase_at(entry.phases, uptime), now, default, rng)
 
         path = checked_file(command)
-        latency = EXEC_LATENCY.sample(self.rng) + self._extra_latency(now)
+        latency = EXEC_LATENCY.sample(rng) + self._extra_latency(now, rng)
         if path is not None and b.files:
             for f in b.files:
                 if f.path == path and f.exists(uptime):
@@ -219,24 +258,30 @@ class Application:
         return Answer(AnswerKind.ANSWER, 0, latency)
 
     def http(
-        self, port: int, path: str, uptime: float, now: float, instance_id: str
+        self,
+        port: int,
+        path: str,
+        uptime: float,
+        now: float,
+        instance_id: str,
+        rng: RandomSource | None = None,
     ) -> Answer:
-        """Answer an HTTP request: status code as ``status``."""
+        """Answer an HTTP request: status code as ``status`` (``rng``: see exec)."""
         b = self.behaviour
+        rng = rng or self.rng
         if not b.http and not b.tcp and not b.grpc:
-            latency = self._loaded(NETWORK_LATENCY_SECONDS, now)
+            latency = self._loaded(NETWORK_LATENCY_SECONDS, now, rng)
             return Answer(AnswerKind.ANSWER, 200, latency)
         candidates = [e for e in b.http if self._port_number(e.port) == port]
         if not candidates:
             return REFUSED
         if self.hung(instance_id, now):
             return HANG
-        exact = [e for e in candidates if e.path == path]
-        entry = (exact or [e for e in candidates if not e.path] or [None])[0]
+        entry = _http_entry(candidates, path)
         if entry is None:
             return Answer(AnswerKind.ANSWER, 404, NETWORK_LATENCY_SECONDS)
         return self._answer(
-            phase_at(entry.phases, uptime), now, NETWORK_LATENCY_SECONDS
+            phase_at(entry.phases, uptime), now, NETWORK_LATENCY_SECONDS, rng
         )
 
     def tcp(self, port: int, uptime: float, now: float) -> Answer:
@@ -262,23 +307,87 @@ class Application:
         return REFUSED
 
     def grpc(
-        self, port: int, service: str, uptime: float, now: float, instance_id: str
+        self,
+        port: int,
+        service: str,
+        uptime: float,
+        now: float,
+        instance_id: str,
+        rng: RandomSource | None = None,
     ) -> Answer:
-        """Answer a grpc.health.v1 Check: serving status code as ``status``."""
+        """Answer a grpc.health.v1 Check: serving status as ``status`` (see exec)."""
         b = self.behaviour
         if not b.http and not b.tcp and not b.grpc:
             return Answer(AnswerKind.ANSWER, 1, NETWORK_LATENCY_SECONDS)
-        for entry in b.grpc:
+        entry = self._grpc_entry(port, service)
+        if entry is None:
+            return REFUSED
+        if self.hung(instance_id, now):
+            return HANG
+        return self._answer(
+            phase_at(entry.phases, uptime),
+            now,
+            NETWORK_LATENCY_SECONDS,
+            rng or self.rng,
+        )
+
+    # Which phase answers (for the probe worker's fast path).
+
+    def _exec_entry(self, command: tuple[str, ...]) -> ExecBehaviour | None:
+        for entry in self.behaviour.exec:
+            if not entry.command or entry.command == command:
+                return entry
+        return None
+
+    def _grpc_entry(self, port: int, service: str) -> GRPCBehaviour | None:
+        for entry in self.behaviour.grpc:
             if self._port_number(entry.port) != port:
                 continue
             if entry.service is not None and entry.service != service:
                 continue
-            if self.hung(instance_id, now):
-                return HANG
-            return self._answer(
-                phase_at(entry.phases, uptime), now, NETWORK_LATENCY_SECONDS
-            )
-        return REFUSED
+            return entry
+        return None
+
+    def exec_phase(
+        self, command: tuple[str, ...], uptime: float, now: float, instance_id: str
+    ) -> tuple[Phase, Distribution] | None:
+        """The phase answering ``exec`` now and its default latency, if one does.
+
+        None means the answer takes no draw that can change its result (a hang, a
+        file check, an undescribed command).
+        """
+        entry = self._exec_entry(command)
+        if entry is None or self.hung(instance_id, now):
+            return None
+        phase = phase_at(entry.phases, uptime)
+        return None if phase is None else (phase, EXEC_LATENCY)
+
+    def http_phase(
+        self, port: int, path: str, uptime: float, now: float, instance_id: str
+    ) -> tuple[Phase, Distribution] | None:
+        """The phase answering ``http`` now and its default latency (see exec_phase)."""
+        b = self.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            return None
+        candidates = [e for e in b.http if self._port_number(e.port) == port]
+        if not candidates or self.hung(instance_id, now):
+            return None
+        entry = _http_entry(candidates, path)
+        phase = None if entry is None else phase_at(entry.phases, uptime)
+        return None if phase is None else (phase, _NETWORK_LATENCY)
+
+    def grpc_phase(
+        self, port: int, service: str, uptime: float, now: float, instance_id: str
+    ) -> tuple[Phase, Distribution] | None:
+        """The phase answering ``grpc`` now and its default latency (see exec_phase)."""
+        b = self.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            return None
+        entry = self._grpc_entry(port, service)
+        if entry is None or self.hung(instance_id, now):
+            return None
+        phase = phase_at(entry.phases, uptime)
+        return None if phase is None else (phase, _NETWORK_LATENCY)
 
     # Process life.
 
@@ -293,6 +402,40 @@ class Application:
     def sigterm(self) -> SigtermBehaviour:
         """How PID 1 answers SIGTERM (R5.5)."""
         return self.behaviour.sigterm
+
+
+_NETWORK_LATENCY = Distribution.constant(NETWORK_LATENCY_SECONDS)
+
+
+def own_latency(phase: Phase) -> bool:
+    """Whether a phase sets its own latency (else the handler's default applies)."""
+    return phase.latency.kind is not DistributionKind.CONSTANT or bool(phase.latency.a)
+
+
+def _http_entry(candidates: list[HTTPBehaviour], path: str) -> HTTPBehaviour | None:
+    # An entry for the exact path wins over one for every path (empty path).
+    exact = [e for e in candidates if e.path == path]
+    for entry in exact or [e for e in candidates if not e.path]:
+        return entry
+    return None
+
+
+def _uptime_boundaries(behaviour: Behaviour) -> list[float]:
+    """Every uptime at which some answer of the behaviour may change, sorted."""
+    edges: set[float] = set()
+    for phases in (
+        *(entry.phases for entry in behaviour.exec),
+        *(entry.phases for entry in behaviour.http),
+        *(entry.phases for entry in behaviour.grpc),
+    ):
+        edges.update(phase.until_seconds for phase in phases)
+    for windows in (
+        *(entry.windows for entry in behaviour.files),
+        *(entry.windows for entry in behaviour.tcp),
+    ):
+        for window in windows:
+            edges.update((window.from_seconds, window.until_seconds))
+    return sorted(edge for edge in edges if math.isfinite(edge))
 
 
 def command_name(command: tuple[str, ...], path: str) -> str:

@@ -22,7 +22,13 @@ from sim.trace import EventRecord, Reason, Recorder
 class Cluster:
     """Everything one run of a scenario needs, wired together."""
 
-    def __init__(self, scenario: Scenario, seed: int, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        recorder: Recorder,
+        fast_path: bool | None = None,
+    ) -> None:
         self.scenario = scenario
         self.seed = seed
         self.recorder = recorder
@@ -34,7 +40,13 @@ class Cluster:
         )
         self.create_attempted: set[str] = set()
         self.kubelet = Kubelet(
-            self.env, scenario, self.features, self.apiserver, self.streams, recorder
+            self.env,
+            scenario,
+            self.features,
+            self.apiserver,
+            self.streams,
+            recorder,
+            fast_path,
         )
         self.deployments = DeploymentController(
             self.env, self.apiserver, self.streams, recorder, scenario.deployments
@@ -159,3 +171,4 @@ class Cluster:
             return
         application = self.kubelet.applications[(obj.uid, fault.container)]
         application.apply_fault(fault, self.env.now, instance_id)
+        self.kubelet.probe_manager.wake_pod(obj.uid)

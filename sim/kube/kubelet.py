@@ -96,6 +96,7 @@ class Kubelet:
         apiserver: ApiServer,
         streams: Streams,
         recorder: Recorder,
+        fast_path: bool | None = None,
     ) -> None:
         self.env = env
         self.scenario = scenario
@@ -121,6 +122,7 @@ class Kubelet:
             self._on_probe_update,
             self.started_at,
             self.cluster.probe_grid_phase,
+            fast_path,
         )
         self.applications: dict[tuple[str, str], Application] = {}
         self.images = ImageManager(env, self.cluster, scenario.registries, recorder)

@@ -219,6 +219,11 @@ class StatusManager:
         self.env = env
         self.recorder = recorder
         self.on_push = on_push
+        # Called after every store of a cached status, with the old and the new one
+        # (the probe workers' wake-up).
+        self.watchers: list[
+            Callable[[PodObject, PodStatus | None, PodStatus], None]
+        ] = []
         self._statuses: dict[str, PodStatus] = {}
 
     def get(self, pod_uid: str) -> PodStatus | None:
@@ -276,6 +281,8 @@ class StatusManager:
         pod.status = new
         self._record_transitions(pod, old, new)
         self.recorder.record_status(status_record(self.env.now, pod, new))
+        for watcher in self.watchers:
+            watcher(pod, old, new)
         self.on_push(pod)
 
     def _record_transitions(

@@ -105,7 +105,7 @@ class TrafficGenerator:
         instance = (
             self.runtime.running(obj.uid, container) if obj and container else None
         )
-        if instance is None:
+        if instance is None or port is None:
             self._count(now, endpoint.pod, RequestOutcome.REFUSED, 0.0)
             return
 

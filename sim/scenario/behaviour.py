@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -25,6 +26,26 @@ class DistributionKind(enum.Enum):
     UNIFORM = "uniform"
     LOGNORMAL = "lognormal"
     EXPONENTIAL = "exponential"
+
+
+class RandomSource(Protocol):
+    """The draws a behaviour makes: a numpy ``Generator`` or a counting wrapper."""
+
+    def random(self) -> float:
+        """Draw U[0, 1)."""
+        ...
+
+    def uniform(self, low: float, high: float) -> float:
+        """Draw U[low, high)."""
+        ...
+
+    def exponential(self, scale: float) -> float:
+        """Draw an exponential with mean ``scale``."""
+        ...
+
+    def standard_normal(self) -> float:
+        """Draw N(0, 1)."""
+        ...
 
 
 # The 99th percentile of the standard normal distribution.
@@ -48,7 +69,7 @@ class Distribution:
         """Return a distribution that always gives ``seconds``."""
         return cls(DistributionKind.CONSTANT, seconds, seconds)
 
-    def sample(self, rng: np.random.Generator) -> float:
+    def sample(self, rng: RandomSource | np.random.Generator) -> float:
         """Draw one value in seconds."""
         if self.kind is DistributionKind.CONSTANT:
             return self.a
@@ -56,9 +77,22 @@ class Distribution:
             return float(rng.uniform(self.a, self.b))
         if self.kind is DistributionKind.EXPONENTIAL:
             return float(rng.exponential(self.a))
-        # Log-normal from the median (a) and the 99th percentile (b).
-        sigma = math.log(self.b / self.a) / _Z99 if self.b > self.a else 0.0
-        return float(self.a * math.exp(sigma * rng.standard_normal()))
+        return float(self.a * math.exp(self.log_sigma * rng.standard_normal()))
+
+    def samples(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values at once (equal in distribution to ``sample``)."""
+        if self.kind is DistributionKind.CONSTANT:
+            return np.full(n, self.a)
+        if self.kind is DistributionKind.UNIFORM:
+            return rng.uniform(self.a, self.b, size=n)
+        if self.kind is DistributionKind.EXPONENTIAL:
+            return rng.exponential(self.a, size=n)
+        return self.a * np.exp(self.log_sigma * rng.standard_normal(n))
+
+    @property
+    def log_sigma(self) -> float:
+        """The log-normal's sigma, from the median (a) and the 99th percentile (b)."""
+        return math.log(self.b / self.a) / _Z99 if self.b > self.a else 0.0
 
     @property
     def is_random(self) -> bool:

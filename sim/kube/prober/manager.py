@@ -3,7 +3,8 @@
 ``add_pod`` creates a worker per (container, probe type) once, at the pod's first sync
 (R3.1). ``update_pod_status`` fills ``started`` and ``ready`` into a generated status
 and sends the manual readiness trigger (R7.1, R3.9). ``stop_liveness_and_startup``
-and ``remove_pod`` follow pod termination (R3.12).
+and ``remove_pod`` follow pod termination (R3.12). ``wake_pod`` tells a pod's workers
+that something their attempts read has changed (their fast path, see worker.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sim.kube.status import PodStatus, StatusManager
 from sim.kube.versions import KubeletFeatures
 from sim.scenario.document import ProbeGridPhase
 from sim.scenario.spec import ProbeType
-from sim.trace import Recorder
+from sim.trace import Recorder, RecordLevel
 
 WorkerKey = tuple[str, str, ProbeType]
 
@@ -40,6 +41,7 @@ class ProbeManager:
         on_update: Callable[[Update], None],
         kubelet_started_at: float,
         grid_phase: ProbeGridPhase,
+        fast_path: bool | None = None,
     ) -> None:
         self.env = env
         self.features = features
@@ -51,6 +53,15 @@ class ProbeManager:
         self.log = SimLogger(env, "prober")
         self.results = {t: ResultsManager(t, on_update) for t in ProbeType}
         self.workers: dict[WorkerKey, ProbeWorker] = {}
+        self._pod_workers: dict[str, list[ProbeWorker]] = {}
+
+        # The fast path skips attempts, so it is off when the log keeps them all.
+        self.record_level: RecordLevel = getattr(recorder, "level", RecordLevel.ALL)
+        if fast_path is None:
+            fast_path = self.record_level is not RecordLevel.ALL
+        self.fast_path = fast_path
+        status_manager.watchers.append(self._status_stored)
+        runtime.exit_listeners.append(lambda instance: self.wake_pod(instance.pod_uid))
 
     def start_jitter(self, period_seconds: float) -> bool:
         """R3.2: a new worker sleeps U[0, P) if the kubelet started < P ago."""
@@ -80,25 +91,44 @@ class ProbeManager:
                 key = (pod.uid, container.name, probe_type)
                 if probe is None or key in self.workers:
                     continue
-                self.workers[key] = ProbeWorker(self, pod, container, probe_type, probe)
+                worker = ProbeWorker(self, pod, container, probe_type, probe)
+                self.workers[key] = worker
+                self._pod_workers.setdefault(pod.uid, []).append(worker)
+
+    def _status_stored(
+        self, pod: PodObject, old: PodStatus | None, new: PodStatus
+    ) -> None:
+        # The periodic sync stores a status every minute or so; only a change of
+        # what the workers' guards read (R3.4) wakes them.
+        if old is None or _guarded_view(old) != _guarded_view(new):
+            self.wake_pod(pod.uid)
+
+    def wake_pod(self, pod_uid: str) -> None:
+        """Something the pod's probe attempts read has changed: wake its workers."""
+        for worker in self._pod_workers.get(pod_uid, ()):
+            worker.wake()
 
     def worker_done(self, worker: ProbeWorker) -> None:
         """Forget a worker that has ended."""
         key = (worker.pod.uid, worker.container.name, worker.probe_type)
         if self.workers.get(key) is worker:
             del self.workers[key]
+        siblings = self._pod_workers.get(worker.pod.uid, [])
+        if worker in siblings:
+            siblings.remove(worker)
+        if not siblings:
+            self._pod_workers.pop(worker.pod.uid, None)
 
     def stop_liveness_and_startup(self, pod: PodObject) -> None:
         """R3.12: a terminating pod is no longer probed for liveness or startup."""
-        for (uid, _, probe_type), worker in list(self.workers.items()):
-            if uid == pod.uid and probe_type is not ProbeType.READINESS:
+        for worker in list(self._pod_workers.get(pod.uid, ())):
+            if worker.probe_type is not ProbeType.READINESS:
                 worker.stop()
 
     def remove_pod(self, pod: PodObject) -> None:
         """R3.12: every container stopped: stop all of the pod's workers."""
-        for (uid, _, _), worker in list(self.workers.items()):
-            if uid == pod.uid:
-                worker.stop()
+        for worker in list(self._pod_workers.get(pod.uid, ())):
+            worker.stop()
 
     def update_pod_status(self, pod: PodObject, status: PodStatus) -> None:
         """R7.1: fill ``started`` and ``ready``; R3.9: trigger readiness if unready."""
@@ -130,3 +160,21 @@ class ProbeManager:
 
             # R3.9: not ready yet: ask the readiness worker for an attempt now.
             worker.manual_trigger()
+
+
+def _guarded_view(status: PodStatus) -> tuple[object, ...]:
+    """What a probe worker's guards (R3.4) read of a pod status."""
+    return (
+        status.phase,
+        tuple(
+            (
+                name,
+                c.container_id,
+                c.state,
+                c.running,
+                c.started,
+                c.started_at if c.running else None,
+            )
+            for name, c in status.containers.items()
+        ),
+    )

@@ -8,12 +8,25 @@ would put in its event. The worker waits for that duration on the simulated cloc
 from __future__ import annotations
 
 import dataclasses
+import math
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sim.kube.application import Answer, AnswerKind, Application
+from sim.kube.application import (
+    Answer,
+    AnswerKind,
+    Application,
+    own_latency,
+)
 from sim.kube.versions import KubeletFeatures
+from sim.scenario.behaviour import (
+    Distribution,
+    DistributionKind,
+    Phase,
+    RandomSource,
+)
 from sim.scenario.spec import (
     Container,
     ExecAction,
@@ -56,6 +69,7 @@ class ProbeTarget:
     uptime_seconds: float
     now: float
     alive: bool = True
+    rng: RandomSource | None = None
 
 
 def resolve_port(port: int | str, container: Container) -> int | None:
@@ -198,7 +212,11 @@ def _exec(
     action: ExecAction, timeout: float, target: ProbeTarget, features: KubeletFeatures
 ) -> ProbeOutcome:
     answer = target.application.exec(
-        action.command, target.uptime_seconds, target.now, target.instance_id
+        action.command,
+        target.uptime_seconds,
+        target.now,
+        target.instance_id,
+        target.rng,
     )
     slow = answer.kind is AnswerKind.HANG or answer.latency_seconds > timeout
 
@@ -238,6 +256,7 @@ def _http(action: HTTPGetAction, timeout: float, target: ProbeTarget) -> ProbeOu
             target.uptime_seconds + elapsed,
             target.now + elapsed,
             target.instance_id,
+            target.rng,
         )
 
         # R4.2: connection refused is an immediate Failure.
@@ -330,6 +349,7 @@ def _grpc(action: GRPCAction, timeout: float, target: ProbeTarget) -> ProbeOutco
         target.uptime_seconds,
         target.now,
         target.instance_id,
+        target.rng,
     )
 
     # R4.5: the dial blocks, so a closed port or a hung server fails only at T.
@@ -351,3 +371,110 @@ def _grpc(action: GRPCAction, timeout: float, target: ProbeTarget) -> ProbeOutco
         answer.latency_seconds,
         f'service unhealthy (responded with "{name}")',
     )
+
+
+# The steady-state fast path: which attempts can differ from the last one.
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptDraws:
+    """What decides the result of attempts while the application keeps its shape.
+
+    ``fixed``: nothing random can change the result (it may still draw latencies
+    that stay within the timeout). Otherwise ``phase`` answers, and an attempt
+    succeeds when its status (the phase's, or the flake's) counts as a success
+    and its ``latency`` is within the timeout. ``columns`` names the draws of one
+    attempt in the order they are made: ``default`` (the handler's default
+    latency), ``flake`` and ``latency`` (the phase's own). ``known`` is False when
+    the model cannot say (redirects, the legacy exec deadline).
+    """
+
+    fixed: bool
+    known: bool = True
+    phase: Phase | None = None
+    latency: Distribution | None = None
+    timeout_seconds: float = 0.0
+    success: Callable[[int], bool] | None = None
+    columns: tuple[str, ...] = ()
+
+
+FIXED = AttemptDraws(fixed=True)
+UNKNOWN = AttemptDraws(fixed=False, known=False)
+
+
+def attempt_draws(
+    probe: Probe, target: ProbeTarget, features: KubeletFeatures
+) -> AttemptDraws:
+    """Classify the attempts of ``probe`` against ``target`` for the fast path."""
+    handler = probe.handler
+    app, timeout = target.application, float(probe.timeout_seconds)
+    now, uptime, instance_id = target.now, target.uptime_seconds, target.instance_id
+
+    # R4.3: a TCP handshake depends only on the port windows; a dead process
+    # refuses or times out alike every time.
+    if not target.alive or isinstance(handler, TCPSocketAction):
+        return FIXED
+
+    success: Callable[[int], bool]
+    if isinstance(handler, ExecAction):
+        found = app.exec_phase(handler.command, uptime, now, instance_id)
+        success = _exit_zero
+    elif isinstance(handler, HTTPGetAction):
+        port = resolve_port(handler.port, target.container)
+        if port is None:
+            return FIXED
+        path = urlsplit(handler.path).path or "/"
+        found = app.http_phase(port, path, uptime, now, instance_id)
+        success = _http_success
+    else:
+        found = app.grpc_phase(handler.port, handler.service, uptime, now, instance_id)
+        success = _serving
+    if found is None:
+        return FIXED
+    phase, default_latency = found
+    if phase.hang:
+        return FIXED
+
+    # R4.2: a redirect starts another request; R4.4: without ExecProbeTimeout a
+    # slow command errors at the CRI deadline. Neither is modelled here.
+    statuses = {phase.status}
+    if phase.flake is not None and phase.flake.probability > 0:
+        statuses.add(phase.flake.status)
+        if phase.flake.probability >= 1:
+            statuses.discard(phase.status)
+    if isinstance(handler, HTTPGetAction) and any(300 <= s < 400 for s in statuses):
+        return UNKNOWN
+    if isinstance(handler, ExecAction) and not features.exec_probe_timeout:
+        return UNKNOWN
+
+    own = own_latency(phase)
+    latency = phase.latency if own else default_latency
+    columns: tuple[str, ...] = ("default",) if isinstance(handler, ExecAction) else ()
+    if phase.flake is not None:
+        columns += ("flake",)
+    if own and phase.latency.kind is not DistributionKind.CONSTANT:
+        columns += ("latency",)
+    on_time = _lower_bound(latency) <= timeout
+    late = latency.upper_bound() > timeout
+    can_succeed = on_time and any(success(s) for s in statuses)
+    can_fail = late or any(not success(s) for s in statuses)
+    fixed = not (can_succeed and can_fail)
+    return AttemptDraws(fixed, True, phase, latency, timeout, success, columns)
+
+
+def _exit_zero(status: int) -> bool:
+    return status == 0
+
+
+def _http_success(status: int) -> bool:
+    return 200 <= status < 400
+
+
+def _serving(status: int) -> bool:
+    return status == 1
+
+
+def _lower_bound(latency: Distribution) -> float:
+    if latency.kind in (DistributionKind.CONSTANT, DistributionKind.UNIFORM):
+        return latency.a
+    return 0.0 if math.isfinite(latency.a) else math.inf

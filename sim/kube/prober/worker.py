@@ -4,22 +4,51 @@ The worker is born at the pod's first sync (R3.1), sleeps a random part of a per
 when the kubelet started less than a period ago (R3.2), then runs one attempt at once
 and one per tick of a ticker anchored to its own start (R3.3). Each attempt walks the
 guards of R3.4 in order; counted results feed the threshold runs of R3.6.
+
+The steady-state fast path. When the log does not keep every attempt (record levels
+``changes`` and ``metrics``), a worker whose next attempts cannot change anything
+sleeps over their ticks instead of running them: while a guard of R3.4 returns early
+(on hold, gated, before the initial delay, container not running), or while the
+application keeps its shape (``Application.steady_until``) and another attempt with
+the last one's result would only repeat it. Deterministic attempts are skipped up to
+the next instant their answer can change, their draws accounted so the stream goes
+on as if they had run; random ones are drawn ahead in blocks (without moving the
+stream) to find the first whose result differs, which then runs for real. Either
+way the worker draws exactly what it would have drawn tick by tick, so the fast
+path changes no result, only which attempts reach the log. Anything
+that could change an attempt (a new pod status, the process exiting, a fault, a
+trigger, stop) wakes the worker, which first finishes the skipped attempt that would
+still be in flight at that instant.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import simpy
+from simpy.events import URGENT
 
 from sim.kube.apiserver import PodObject
-from sim.kube.prober.prober import ProbeTarget, died_during, run_probe
+from sim.kube.application import EXEC_LATENCY
+from sim.kube.prober.prober import (
+    AttemptDraws,
+    ProbeOutcome,
+    ProbeTarget,
+    attempt_draws,
+    died_during,
+    run_probe,
+)
 from sim.kube.prober.results import Result
 from sim.kube.runtime import ContainerState
-from sim.scenario.spec import Container, Probe, ProbeType, RestartPolicy
-from sim.trace import EventRecord, ProbeResult, Reason
+from sim.kube.status import ContainerStatus
+from sim.kube.streams import attempt_stream
+from sim.scenario.behaviour import Distribution, DistributionKind
+from sim.scenario.spec import Container, ExecAction, Probe, ProbeType, RestartPolicy
+from sim.trace import EventRecord, ProbeResult, Reason, RecordLevel
 
 if TYPE_CHECKING:
     from sim.kube.prober.manager import ProbeManager
@@ -40,6 +69,40 @@ KUBELET_EVENT = {
 
 _TRIGGER = "manual-trigger"
 _STOP = "stop"
+_WAKE = "wake"
+_TICK = "tick"
+
+# Attempts drawn ahead at once by the fast path for random behaviour.
+DRAW_BLOCK = 4096
+
+
+@dataclass(slots=True)
+class _Pass:
+    """What the last pass through R3.4 did, for the fast path to plan on."""
+
+    idle_until: float | None = None
+    target: ProbeTarget | None = None
+    status: ContainerStatus | None = None
+    outcome: ProbeOutcome | None = None
+    draws: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Skip:
+    """Ticks the worker sleeps over: ``count`` of them from ``first_tick_index``.
+
+    ``attempts``: the ticks would have run attempts (not returned at a guard), each
+    drawing ``draws`` (kinds, see ``AttemptStream``) and lasting at most
+    ``longest_seconds``, against ``status`` and a process ``alive`` or not.
+    """
+
+    first_tick_index: int
+    count: int
+    attempts: bool = False
+    draws: tuple[str, ...] = ()
+    longest_seconds: float = 0.0
+    status: ContainerStatus | None = None
+    alive: bool = True
 
 
 class ProbeWorker:
@@ -60,13 +123,20 @@ class ProbeWorker:
         self.probe_type = probe_type
         self.probe = probe
         self.results = manager.results[probe_type]
+        self.stream = attempt_stream(pod.rng, f"{container.name}/{probe_type.value}")
         self.container_id = ""
         self.last_result: Result | None = None
         self.result_run = 0
         self.on_hold = False
         self.stopped = False
         self._waiting = False
+        self._skipping = False
         self._trigger_pending = False
+        self._changed = False
+        self._last = _Pass()
+        # R3.3: the ticker, as its anchor and the index of its next tick.
+        self._anchor = 0.0
+        self._tick_index = 0
         self.process = self.env.process(self.run())
 
     # Signals from the kubelet.
@@ -90,16 +160,30 @@ class ProbeWorker:
             self._waiting = False
             self.process.interrupt(_STOP)
 
+    def wake(self) -> None:
+        """Something an attempt reads has changed: stop skipping ticks.
+
+        The next tick then runs a real attempt, which reads the new state, before
+        the worker plans to skip again.
+        """
+        self._changed = True
+        if self._skipping and self._waiting:
+            self._waiting = False
+            self.process.interrupt(_WAKE)
+
     # The loop.
+
+    def _tick(self, index: int) -> float:
+        return self._anchor + index * float(self.probe.period_seconds)
 
     def _wait(self, delay: float) -> Generator[simpy.Event, object, str]:
         self._waiting = True
         try:
-            yield self.env.timeout(delay)
+            yield _Tick(self.env, delay)
         except simpy.Interrupt as interrupt:
             return str(interrupt.cause)
         self._waiting = False
-        return "tick"
+        return _TICK
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """The worker's process: jitter, then an attempt per tick or trigger."""
@@ -113,35 +197,94 @@ class ProbeWorker:
 
         # R3.3: one attempt at once, then one per tick of a ticker anchored here,
         # or (Uniform grid phase) at a random point of the first period.
-        next_tick = env.now + self.manager.first_tick_delay(period, self.pod.rng)
+        self._anchor = env.now + self.manager.first_tick_delay(period, self.pod.rng)
+        self._tick_index = 0
         while not self.stopped:
             keep_going = yield from self.do_probe()
             if not keep_going or self.stopped:
                 break
+            woke = yield from self._next_attempt()
+            if woke == _STOP:
+                break
+
+            # R3.9: since 1.32 a manual trigger re-arms the ticker.
+            if woke != _TRIGGER:
+                continue
+            if self.manager.features.readiness_ticker_reset:
+                self._anchor, self._tick_index = env.now, 1
+            elif self._tick(self._tick_index) <= env.now:
+                self._tick_index += 1
+        self._finish()
+
+    def _next_attempt(self) -> Generator[simpy.Event, object, str]:
+        """Wait for the next attempt: a tick, a trigger, or stop (R3.3)."""
+        env = self.env
+        period = float(self.probe.period_seconds)
+        while True:
+            if self.stopped:
+                return _STOP
+            now = env.now
+            next_tick = self._tick(self._tick_index)
 
             # R3.3: a tick that fell due during the attempt is pending (a Go ticker
             # buffers one and drops the rest): run again at once.
-            now = env.now
             if self._trigger_pending:
                 self._trigger_pending = False
-                woke = _TRIGGER
-            elif next_tick <= now:
-                next_tick += period * (math.floor((now - next_tick) / period) + 1)
-                continue
-            else:
-                woke = yield from self._wait(next_tick - now)
-            if woke == _STOP:
-                break
-            if woke == "tick":
-                next_tick += period
-                continue
+                return _TRIGGER
+            if next_tick <= now:
+                self._tick_index += math.floor((now - next_tick) / period) + 1
+                return _TICK
 
-            # R3.9: since 1.32 a manual trigger re-arms the ticker.
-            if self.manager.features.readiness_ticker_reset:
-                next_tick = env.now + period
-            elif next_tick <= env.now:
-                next_tick += period
-        self._finish()
+            plan = self.manager.fast_path and not self._changed
+            skip = self._plan_skip() if plan else None
+            if skip is None:
+                woke = yield from self._wait(_delay_until(now, next_tick))
+                if woke == _TICK:
+                    self._tick_index += 1
+                return woke
+
+            self._skipping = True
+            resume_index = skip.first_tick_index + skip.count
+            woke = yield from self._wait(_delay_until(now, self._tick(resume_index)))
+            self._skipping = False
+            if woke == _TICK:
+                self._account(skip, skip.count)
+                self._tick_index = resume_index + 1
+                return _TICK
+
+            # Woken early: the ticks up to now were skipped (a tick at this very
+            # instant came first, see _Tick), the later ones are not.
+            first = skip.first_tick_index
+            done = max(math.floor((env.now - self._tick(first)) / period) + 1, 0)
+            # The division may round across a tick: settle on the ticks' own times.
+            while done > 0 and self._tick(first + done - 1) > env.now:
+                done -= 1
+            while self._tick(first + done) <= env.now:
+                done += 1
+            done = min(done, skip.count)
+            self._tick_index = skip.first_tick_index + done
+            if done and skip.attempts:
+                self._account(skip, done - 1)
+                last = self._tick(skip.first_tick_index + done - 1)
+                if last + skip.longest_seconds > env.now:
+                    # The last skipped attempt would still be in flight: finish it
+                    # (a trigger meanwhile waits in its buffer, R3.3).
+                    if woke == _TRIGGER:
+                        self._trigger_pending = True
+                    keep_going = yield from self._replay(skip, done - 1, last)
+                    if not keep_going:
+                        return _STOP
+                    continue
+                self._account(skip, 1)
+            if woke == _WAKE:
+                continue
+            return woke
+
+    def _account(self, skip: _Skip, attempts: int) -> None:
+        # The draws the skipped attempts would have made, so the stream goes on as
+        # if they had run.
+        if skip.attempts:
+            self.stream.consume(skip.draws, attempts)
 
     def _finish(self) -> None:
         self.stopped = True
@@ -149,10 +292,121 @@ class ProbeWorker:
             self.results.remove(self.container_id)
         self.manager.worker_done(self)
 
+    # The fast path's plan.
+
+    def _plan_skip(self) -> _Skip | None:
+        """Ticks from the next one on that would change nothing, or None."""
+        last = self._last
+        first = self._tick_index
+        period = float(self.probe.period_seconds)
+        if last.idle_until is not None or self.on_hold:
+            horizon = math.inf if last.idle_until is None else last.idle_until
+            count = self._ticks_before(first, horizon)
+            return _Skip(first, count) if count else None
+
+        target, status, outcome = last.target, last.status, last.outcome
+        if target is None or status is None or outcome is None:
+            return None
+        if not self._repeat_changes_nothing(outcome.result):
+            return None
+        shape = target.application.steady_until(target.uptime_seconds, target.now)
+        if shape is None:
+            return None
+        draws = attempt_draws(self.probe, target, self.manager.features)
+        if not draws.known:
+            return None
+
+        # How long an attempt can last: as the last one when nothing is drawn;
+        # else the timeout, or less when the latency is bounded.
+        longest = outcome.duration_seconds
+        if last.draws:
+            longest = float(self.probe.timeout_seconds)
+            if draws.latency is not None:
+                longest = min(longest, draws.latency.upper_bound())
+            elif isinstance(self.probe.handler, ExecAction):
+                longest = min(longest, EXEC_LATENCY.upper_bound())
+        if longest >= period:
+            return None
+        uptime_horizon, time_horizon = shape
+        horizon = min(status.started_at + uptime_horizon, time_horizon) - longest
+        count = self._ticks_before(first, horizon)
+        if count == 0:
+            return None
+        skip = _Skip(
+            first,
+            count,
+            attempts=True,
+            draws=last.draws,
+            longest_seconds=longest,
+            status=status,
+            alive=target.alive,
+        )
+        if draws.fixed:
+            return skip
+
+        # Random results: look at the draws ahead for the first attempt whose
+        # result differs from the last one's; it runs, the ones before it do not.
+        if len(draws.columns) != len(last.draws):
+            return None
+        n = min(count, DRAW_BLOCK)
+        ok = self._succeeds(draws, self.stream.peek(last.draws, n))
+        steady_ok = outcome.result is not ProbeResult.FAILURE
+        differs = np.flatnonzero(ok != steady_ok)
+        skip.count = int(differs[0]) if len(differs) else n
+        return skip if skip.count else None
+
+    @staticmethod
+    def _succeeds(draws: AttemptDraws, raw: np.ndarray) -> np.ndarray:
+        """Which attempts succeed, from their raw draws (R4.2-R4.5: status, timeout)."""
+        phase, latency_dist = draws.phase, draws.latency
+        assert phase is not None and latency_dist is not None
+        assert draws.success is not None
+        n = len(raw)
+        status_ok = np.full(n, draws.success(phase.status))
+        latency = np.full(n, latency_dist.a)
+        for column, role in enumerate(draws.columns):
+            values = raw[:, column]
+            if role == "flake":
+                assert phase.flake is not None
+                hit = values < phase.flake.probability
+                status_ok = np.where(hit, draws.success(phase.flake.status), status_ok)
+            elif role == "latency" or (
+                role == "default" and latency_dist is EXEC_LATENCY
+            ):
+                latency = _scaled(latency_dist, values)
+        return status_ok & (latency <= draws.timeout_seconds)
+
+    def _ticks_before(self, first_index: int, horizon: float) -> int:
+        """How many ticks from ``first_index`` on fall strictly before ``horizon``."""
+        if horizon == math.inf:
+            return 1 << 62
+        period = float(self.probe.period_seconds)
+        count = math.ceil((horizon - self._tick(first_index)) / period)
+        return max(count, 0)
+
+    def _repeat_changes_nothing(self, result: ProbeResult) -> bool:
+        """Whether another attempt with this result would only repeat the last.
+
+        R3.6: beyond the threshold a repeated Success is published again, which the
+        results cache ignores, and the log keeps it only at level ``all``. Failures,
+        warnings and errors each leave a kubelet event (R4.1) that the metrics
+        count, so those attempts always run.
+        """
+        return (
+            result is ProbeResult.SUCCESS
+            and self.manager.record_level is not RecordLevel.ALL
+            and self.last_result is Result.SUCCESS
+            and self.result_run >= self.probe.success_threshold
+        )
+
+    # One attempt.
+
     def do_probe(self) -> Generator[simpy.Event, object, bool]:
         """One attempt through the guards of R3.4; returns False to end the worker."""
         env = self.env
         status = self.manager.status_manager.get(self.pod.uid)
+        self._last = _Pass(idle_until=math.inf)
+        self._changed = False
 
         # R3.4 (1): no cached pod status yet: nothing to do.
         if status is None:
@@ -195,6 +449,7 @@ class ProbeWorker:
         # R3.4 (8): before initialDelaySeconds, measured from StartedAt.
         uptime = env.now - c.started_at
         if math.floor(uptime) < self.probe.initial_delay_seconds:
+            self._last.idle_until = c.started_at + self.probe.initial_delay_seconds
             return True
 
         # R3.4 (9): startup gating.
@@ -202,29 +457,62 @@ class ProbeWorker:
             return True
 
         # R3.4 (10): run the probe; the attempt takes simulated time.
+        return (yield from self._attempt(c, env.now))
+
+    def _replay(
+        self, skip: _Skip, index: int, started: float
+    ) -> Generator[simpy.Event, object, bool]:
+        """Run the skipped attempt that began at ``started`` and is still in flight."""
+        assert skip.status is not None
+        return (yield from self._attempt(skip.status, started, skip.alive))
+
+    def _attempt(
+        self,
+        c: ContainerStatus,
+        started: float,
+        alive: bool | None = None,
+    ) -> Generator[simpy.Event, object, bool]:
+        """Run the probe from ``started`` (now, or earlier for a replay), then count.
+
+        ``alive``: whether the process ran when the attempt began (default: now).
+        """
+        env = self.env
         instance = self.manager.runtime.instance(self.pod.uid, self.container_id)
+        self.stream.kinds = []
+        if alive is None:
+            alive = instance.state is ContainerState.RUNNING
         target = ProbeTarget(
             self.container,
             self.pod.ip,
             instance.application,
             instance.id,
-            uptime,
-            env.now,
-            alive=instance.state is ContainerState.RUNNING,
+            started - c.started_at,
+            started,
+            alive=alive,
+            rng=self.stream,
         )
         outcome = run_probe(self.probe, target, self.manager.features)
-        started = env.now
-        if outcome.duration_seconds > 0:
+        ends = started + outcome.duration_seconds
+        remaining = _delay_until(env.now, ends)
+        died_already = alive and instance.state is not ContainerState.RUNNING
+        if remaining > 0 and not died_already:
             exited = instance.exited
             if target.alive and exited is not None:
-                yield env.timeout(outcome.duration_seconds) | exited
+                yield env.timeout(remaining) | exited
             else:
-                yield env.timeout(outcome.duration_seconds)
+                yield env.timeout(remaining)
 
         # The process died during the attempt: the connection or exec session ends
         # with it, at that moment.
-        if target.alive and instance.state is not ContainerState.RUNNING:
+        died = target.alive and instance.state is not ContainerState.RUNNING
+        if died and remaining > 0:
             outcome = died_during(self.probe.handler, env.now - started)
+        self._last = _Pass(
+            target=target,
+            status=c,
+            outcome=outcome,
+            draws=tuple(self.stream.kinds),
+        )
         outcome_result = outcome.result
         duration, message = env.now - started, outcome.message
         if self.stopped:
@@ -295,3 +583,51 @@ class ProbeWorker:
             result=result.value,
             duration=f"{duration:.3f}s",
         )
+
+
+def _scaled(distribution: Distribution, raw: np.ndarray) -> np.ndarray:
+    """Turn raw draws (U[0, 1), N(0, 1) or Exp(1), by kind) into durations."""
+    kind = distribution.kind
+    if kind is DistributionKind.UNIFORM:
+        return distribution.a + (distribution.b - distribution.a) * raw
+    if kind is DistributionKind.EXPONENTIAL:
+        return distribution.a * raw
+    if kind is DistributionKind.LOGNORMAL:
+        return distribution.a * np.exp(distribution.log_sigma * raw)
+    return np.full(len(raw), distribution.a)
+
+
+class _Tick(simpy.Event):
+    """A tick of a worker's ticker: a timeout that comes before others at its time.
+
+    Two things due at the same instant (a tick and the end of another probe's
+    attempt, say, when two probes share a period and a start) would otherwise run
+    in the order their events were made, an accident of the run's history. Ticks
+    are scheduled URGENT, so at any instant every due tick runs, and its attempt
+    reads the state, before a normal event changes that state. This makes the order
+    a rule that a worker skipping ticks (the fast path) can follow: woken at the
+    instant of a tick, it counts that tick as already run.
+    """
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        # As simpy.Timeout does, with URGENT instead of NORMAL priority.
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, URGENT, delay)
+
+
+def _delay_until(now: float, at: float) -> float:
+    """The delay that brings the clock from ``now`` to exactly ``at``.
+
+    ``now + (at - now)`` can miss ``at`` by a rounding step that depends on
+    ``now``. Ticks (R3.3) and the ends of replayed attempts are therefore reached
+    exactly, so a worker that skipped ticks logs the same instants as one that ran
+    them all.
+    """
+    delay = at - now
+    for _ in range(4):
+        if now + delay == at or delay <= 0:
+            break
+        delay = math.nextafter(delay, math.inf if now + delay < at else -math.inf)
+    return delay
