@@ -21,7 +21,6 @@ from typing import Any
 
 import pandas as pd
 
-from sim.plot import save_timeline
 from sim.scenario.resolved import dump_documents, pod_manifest, resolved_yaml
 from sim.simulation import SimulationResult
 
@@ -129,6 +128,8 @@ def _title(result: SimulationResult) -> str:
 
 def plot_run(directory: Path) -> Path:
     """Draw ``timeline.png`` again from a finished run's files in ``directory``."""
+    from sim.plot import save_timeline  # matplotlib: only when drawing
+
     events = pd.read_parquet(directory / "events.parquet")
     timeline = pd.read_csv(directory / "timeline.csv", keep_default_na=False)
     for flag in ("ready", "started"):
@@ -149,6 +150,8 @@ def write_run(directory: Path, results: Sequence[SimulationResult]) -> list[Path
     ``timeline.png`` (the first run) and, where the scenario sends traffic,
     ``requests.parquet`` and ``requests.csv`` (counts per second and outcome).
     """
+    from sim.plot import save_timeline  # matplotlib: only when drawing
+
     first = results[0]
     events = pd.concat([r.events for r in results], ignore_index=True)
     timelines = []

@@ -151,11 +151,16 @@ def report(out: str) -> tuple[int, int, int]:
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["SIGINT", "SIGTERM"],
 )
-def test_a_signalled_run_exits_cleanly_and_writes_nothing(tmp_path, number, code, word):
+# At once: while the command imports numpy, pandas and matplotlib (``import sim``
+# loads none of them); after a second: while it simulates.
+@pytest.mark.parametrize("delay", [0.0, 1.0], ids=["importing", "simulating"])
+def test_a_signalled_run_exits_cleanly_and_writes_nothing(
+    tmp_path, number, code, word, delay
+):
     out = tmp_path / "out"
     # 30 days of a liveness probe every 5 s: minutes of simulation.
     process = start("run", str(LIVENESS_EXEC), "--duration", "720h", "--out", str(out))
-    time.sleep(1.0)
+    time.sleep(delay)
     returncode, err = stop(process, number)
     assert returncode == code, err
     assert "Traceback" not in err
