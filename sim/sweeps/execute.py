@@ -33,6 +33,7 @@ import pandas as pd
 from sim import simulation
 from sim.scenario.document import Scenario
 from sim.sweeps.cache import Rows, RunCache, run_key
+from sim.trace import RecordLevel
 
 if TYPE_CHECKING:
     from sim.sweeps.points import Sweep
@@ -95,8 +96,13 @@ def run_task(task: Task) -> list[RunOutcome]:
     for request in task.runs:
         started = time.perf_counter()
         try:
+            # Metrics are the same at every record level; `metrics` keeps no log
+            # and lets probe workers skip steady ticks (the fast path).
             result = simulation.simulate(
-                scenarios[request.point], request.seed, run=request.replication
+                scenarios[request.point],
+                request.seed,
+                run=request.replication,
+                record=RecordLevel.METRICS,
             )
             rows, error = metric_rows(result.metrics), ""
         except Exception as exc:  # reported in the results, the others go on
