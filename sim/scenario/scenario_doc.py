@@ -107,7 +107,7 @@ def _check_gates(values: Values) -> None:
     for name, value in values["featureGates"]:
         problem = gate_problem(name, value, minor)
         if problem is not None:
-            gates.key(node, name).invalid(value, problem)
+            gates.entry(node, name).invalid(value, problem)
 
 
 def _build_cluster(values: Values) -> ClusterSpec:

@@ -3,7 +3,9 @@
 ruamel.yaml's round-trip loader (``typ="rt"``) keeps the line and column of every
 mapping key and sequence item, and never builds arbitrary Python objects: a tag such
 as ``!!python/object`` yields a tagged plain value, which ``load_documents`` reports as
-a problem. Broken YAML gives one problem with the parser's line and short message.
+a problem. Broken YAML gives one problem with the parser's line and short message,
+and so does YAML that cannot be read safely: nested too deep, an alias inside the
+node it names, or aliases that expand into too many nodes (a "billion laughs").
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from ruamel.yaml.comments import (
 )
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import (
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from sim.scenario.errors import Problem
@@ -32,6 +42,21 @@ _HARMLESS_TAGS = frozenset(
     _STANDARD_TAG + name
     for name in ("str", "int", "float", "bool", "null", "map", "seq")
 )
+
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and sequences read (a Kubernetes object needs ~20)."""
+MAX_ALIAS_EXPANSION = 10_000
+"""Mappings and sequences that aliases may repeat, counted as if copied out."""
+_TOO_DEEP = f"mappings and sequences nested more than {MAX_DEPTH} deep"
+
+
+class _Unreadable(Exception):
+    """A loaded document that the reader cannot walk safely, with where and why."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -139,15 +164,26 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
     yaml = YAML(typ="rt")
     documents: list[YamlDocument] = []
     problems: list[Problem] = []
+    root_lines: list[int] | None = None
     try:
         for number, data in enumerate(yaml.load_all(text), start=1):
             if data is None:
                 continue
-            line = node_line(data) or 1
+            line = node_line(data)
+            if not line:  # a scalar document keeps no position: ask the parser
+                root_lines = _root_lines(text) if root_lines is None else root_lines
+                line = root_lines[number - 1] if number <= len(root_lines) else 0
+            line = line or 1
+            _check_shape(data, line)
             data = unwrap_scalars(data)
             documents.append(YamlDocument(number, data, line))
     except YAMLError as error:
         return [], [_syntax_problem(error, source)]
+    except RecursionError:  # the parser's own limit, past MAX_DEPTH
+        line = _too_deep_line(text)
+        return [], [Problem(source, line, "", f"invalid YAML: {_TOO_DEEP}")]
+    except _Unreadable as error:
+        return [], [Problem(source, error.line, "", f"invalid YAML: {error.message}")]
     for document in documents:
         label = document_label(document.data, document.number)
         for line, path, tag in _forbidden_nodes(document.data, "", document.line):
@@ -162,6 +198,81 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
                 )
             )
     return documents, problems
+
+
+def _root_lines(text: str) -> list[int]:
+    """Return the 1-based line where each document's content starts."""
+    lines: list[int] = []
+    at_start = False
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, DocumentStartEvent):
+            at_start = True
+        elif at_start and isinstance(event, NodeEvent):
+            lines.append(int(event.start_mark.line) + 1)
+            at_start = False
+    return lines
+
+
+def _too_deep_line(text: str) -> int:
+    """Return the line where the nesting first passes ``MAX_DEPTH``, 0 if unknown.
+
+    Only the events up to that point are parsed: ruamel's scanner slows down with
+    the depth, so a text nested thousands deep is never parsed to its end.
+    """
+    depth = 0
+    try:
+        for event in YAML(typ="rt").parse(text):
+            if isinstance(event, MappingStartEvent | SequenceStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line) + 1
+            elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+                depth -= 1
+    except (YAMLError, RecursionError):
+        pass
+    return 0
+
+
+def _check_shape(data: Any, line: int) -> None:
+    """Raise ``_Unreadable`` when a loaded document cannot be walked safely.
+
+    Every later step walks documents recursively, following aliases as if their
+    nodes were copied out: a document nested too deep, holding an alias inside the
+    node it names (an endless structure), or whose aliases repeat more than
+    ``MAX_ALIAS_EXPANSION`` mappings and sequences is refused here, with the line
+    of the node where it shows. The walk itself keeps its own stack.
+    """
+    seen: set[int] = set()
+    inside: set[int] = set()  # the nodes on the path from the root
+    repeated = 0
+    stack: list[tuple[Any, int, bool]] = [(data, 1, False)]
+    while stack:
+        node, depth, leaving = stack.pop()
+        if leaving:
+            inside.discard(id(node))
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        at = node_line(node) or line
+        if id(node) in inside:
+            raise _Unreadable(
+                at, "an alias refers to a node that contains it (an endless structure)"
+            )
+        if depth > MAX_DEPTH:
+            raise _Unreadable(at, _TOO_DEEP)
+        if id(node) in seen:
+            repeated += 1
+            if repeated > MAX_ALIAS_EXPANSION:
+                raise _Unreadable(
+                    at,
+                    "excessive aliasing: the aliases repeat more than "
+                    f"{MAX_ALIAS_EXPANSION} mappings and sequences",
+                )
+        seen.add(id(node))
+        inside.add(id(node))
+        stack.append((node, depth, True))
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1, False) for child in children)
 
 
 def _syntax_problem(error: YAMLError, source: str) -> Problem:
