@@ -170,8 +170,8 @@ class ApiServer:
 
     def set_condition(self, name: str, condition_type: str, status: bool) -> None:
         """Write a pod condition through the status subresource (readiness gates)."""
-        obj = self.pods[name]
-        if obj.deleted:
+        obj = self.pods.get(name)
+        if obj is None or obj.deleted:  # not created yet (or refused), or gone
             return
         obj.gate_conditions[condition_type] = status
         self._event(
@@ -192,8 +192,8 @@ class ApiServer:
 
     def set_image(self, name: str, container: str, image: str) -> None:
         """Change one container's image in the pod spec."""
-        obj = self.pods[name]
-        if obj.deleted:
+        obj = self.pods.get(name)
+        if obj is None or obj.deleted:  # not created yet (or refused), or gone
             return
         containers = tuple(
             dataclasses.replace(c, image=image) if c.name == container else c
