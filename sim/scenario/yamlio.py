@@ -33,6 +33,7 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.scalarbool import ScalarBoolean
+from ruamel.yaml.tokens import DirectiveToken
 
 from sim.scenario.errors import Problem
 
@@ -184,6 +185,16 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
         return [], [Problem(source, line, "", f"invalid YAML: {_TOO_DEEP}")]
     except _Unreadable as error:
         return [], [Problem(source, error.line, "", f"invalid YAML: {error.message}")]
+    except (AssertionError, KeyError):  # how ruamel meets a %YAML version it lacks
+        found = _unknown_version(text)
+        if found is None:
+            raise
+        line, version = found
+        message = (
+            f"invalid YAML: unsupported YAML version {version}: "
+            "only 1.1 and 1.2 are read"
+        )
+        return [], [Problem(source, line, "", message)]
     for document in documents:
         label = document_label(document.data, document.number)
         for line, path, tag in _forbidden_nodes(document.data, "", document.line):
@@ -211,6 +222,19 @@ def _root_lines(text: str) -> list[int]:
             lines.append(int(event.start_mark.line) + 1)
             at_start = False
     return lines
+
+
+def _unknown_version(text: str) -> tuple[int, str] | None:
+    """Return the line and version of the first ``%YAML`` directive ruamel lacks."""
+    try:
+        for token in YAML(typ="rt").scan(text):
+            if isinstance(token, DirectiveToken) and token.name == "YAML":
+                major, minor = token.value
+                if (major, minor) not in ((1, 1), (1, 2)):
+                    return int(token.start_mark.line) + 1, f"{major}.{minor}"
+    except YAMLError:
+        pass
+    return None
 
 
 def _too_deep_line(text: str) -> int:
