@@ -8,7 +8,7 @@ endpoints (R9.1, R9.2), records what changed, and hands them to kube-proxy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -117,8 +117,13 @@ class EndpointSliceController:
         self.listener = listener
         self.log = SimLogger(env, "endpointslice")
         self.slices: dict[str, tuple[Endpoint, ...]] = {}
-        # Pods each Service selects (or selected and still lists), by name.
-        self._members: dict[str, set[str]] = {}
+        # Each Service's endpoints as last synced, by pod name.
+        self._current: dict[str, dict[str, Endpoint]] = {}
+        # Each pod's endpoint in each Service as of its last change the controller
+        # heard of (the informer's old object), by (Service, pod).
+        self._seen: dict[tuple[str, str], Endpoint | None] = {}
+        # Pods changed since each Service's last sync.
+        self._dirty: dict[str, set[str]] = {}
         self._last_queued: dict[str, float] = {}
         self._selecting: dict[str, list[str]] = {}
         apiserver.watch_status(self._on_pod)
@@ -137,49 +142,76 @@ class EndpointSliceController:
             selecting = [n for n, svc in self.services.items() if svc.selects(labels)]
             self._selecting[obj.name] = selecting
         for name in selecting:
-            members = self._members.setdefault(name, set())
-            if not obj.deleted:
-                members.add(obj.name)
-            self.env.process(self._sync_later(name))
+            # R9.3 (podEndpointsChanged): a change that alters nothing the pod's
+            # endpoint shows (its presence, address, ports and conditions) queues
+            # no sync.
+            key = (name, obj.name)
+            endpoint = pod_to_endpoint(self.services[name], obj)
+            if key in self._seen or endpoint is not None:
+                if self._seen.get(key) == endpoint:
+                    continue
+                self._seen[key] = endpoint
+            self._dirty.setdefault(name, set()).add(obj.name)
+            self._queue(name)
+        if obj.deleted:
+            for name in selecting:
+                self._seen.pop((name, obj.name), None)
 
-    def _sync_later(self, name: str) -> Generator[simpy.Event, object, None]:
+    def _queue(self, name: str) -> None:
         # The watch delivers changes in order: a later change is never synced
         # before an earlier one.
+        now = self.env.now
         at = max(
-            self.env.now + self.spec.controller_delay.sample(self.rng),
+            now + self.spec.controller_delay.sample(self.rng),
             self._last_queued.get(name, 0.0),
         )
         self._last_queued[name] = at
-        yield self.env.timeout(at - self.env.now)
-        self.sync(name)
+        self.env.timeout(at - now).callbacks.append(lambda _: self.sync(name))
 
     def sync(self, name: str) -> None:
-        """Recompute one Service's endpoints and pass changes on (syncService)."""
+        """Bring one Service's endpoints up to date and pass changes on.
+
+        syncService, limited to the pods changed since the Service's last sync: the
+        endpoint of every other pod is as that sync left it.
+        """
+        dirty = self._dirty.pop(name, None)
+        if not dirty:
+            return
         service = self.services[name]
         pods = self.apiserver.pods
-        members = self._members.get(name, set())
-        endpoints = tuple(
-            endpoint
-            for pod in sorted(members, key=lambda n: (pods[n].created_at, n))
-            if (endpoint := pod_to_endpoint(service, pods[pod])) is not None
-        )
-        members.difference_update([n for n in members if pods[n].deleted])
-        before = {e.pod: e for e in self.slices.get(name, ())}
-        after = {e.pod: e for e in endpoints}
-        if before == after:
+        current = self._current.setdefault(name, {})
+        changed: list[str] = []
+        removed: list[str] = []
+        for pod in sorted(dirty):
+            # R9.3: the pod as it is now, not as it was when it changed.
+            endpoint = pod_to_endpoint(service, pods[pod])
+            old = current.get(pod)
+            if endpoint == old:
+                continue
+            if endpoint is None:
+                del current[pod]
+                removed.append(pod)
+            else:
+                current[pod] = endpoint
+                changed.append(pod)
+        if not changed and not removed:
             return
-        self.slices[name] = endpoints
-        self._record_changes(name, before, after)
-        self.listener(name, endpoints)
+        # The slice lists its endpoints oldest pod first.
+        self.slices[name] = tuple(
+            current[pod]
+            for pod in sorted(current, key=lambda n: (pods[n].created_at, n))
+        )
+        self._record_changes(name, changed, removed)
+        self.listener(name, self.slices[name])
 
     def _record_changes(
-        self, name: str, before: dict[str, Endpoint], after: dict[str, Endpoint]
+        self, name: str, changed: list[str], removed: list[str]
     ) -> None:
         now = self.env.now
-        for pod, endpoint in after.items():
-            old = before.get(pod)
-            if old == endpoint:
-                continue
+        endpoints = self._current[name]
+        pods = self.apiserver.pods
+        for pod in sorted(changed, key=lambda n: (pods[n].created_at, n)):
+            endpoint = endpoints[pod]
             # Any change of conditions is recorded, named by the ready condition.
             reason = (
                 Reason.ENDPOINT_READY if endpoint.ready else Reason.ENDPOINT_NOT_READY
@@ -187,13 +219,13 @@ class EndpointSliceController:
             self.recorder.record(
                 EventRecord(now, pod, "", reason, message=_conditions(name, endpoint))
             )
-        for pod in before.keys() - after.keys():
+        for pod in removed:
             self.recorder.record(
                 EventRecord(
                     now, pod, "", Reason.ENDPOINT_REMOVED, message=f"service={name}"
                 )
             )
-        self.log.trace("synced", service=name, endpoints=len(after))
+        self.log.trace("synced", service=name, endpoints=len(endpoints))
 
 
 def _conditions(service: str, endpoint: Endpoint) -> str:
