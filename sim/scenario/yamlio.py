@@ -10,6 +10,7 @@ node it names, or aliases that expand into too many nodes (a "billion laughs").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -33,7 +34,6 @@ from ruamel.yaml.events import (
     SequenceStartEvent,
 )
 from ruamel.yaml.scalarbool import ScalarBoolean
-from ruamel.yaml.tokens import DirectiveToken
 
 from sim.scenario.errors import Problem
 
@@ -48,6 +48,7 @@ MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences read (a Kubernetes object needs ~20)."""
 MAX_ALIAS_EXPANSION = 10_000
 """Mappings and sequences that aliases may repeat, counted as if copied out."""
+_YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+([0-9]+)\.([0-9]+)")
 _TOO_DEEP = f"mappings and sequences nested more than {MAX_DEPTH} deep"
 
 
@@ -225,15 +226,17 @@ def _root_lines(text: str) -> list[int]:
 
 
 def _unknown_version(text: str) -> tuple[int, str] | None:
-    """Return the line and version of the first ``%YAML`` directive ruamel lacks."""
-    try:
-        for token in YAML(typ="rt").scan(text):
-            if isinstance(token, DirectiveToken) and token.name == "YAML":
-                major, minor = token.value
-                if (major, minor) not in ((1, 1), (1, 2)):
-                    return int(token.start_mark.line) + 1, f"{major}.{minor}"
-    except YAMLError:
-        pass
+    """Return the line and version of the first ``%YAML`` directive ruamel lacks.
+
+    ruamel scans ``%`` at the start of any line as a directive, and fails on a
+    version other than 1.1 and 1.2 with an ``AssertionError``, or a ``KeyError``
+    later on (the scanner may stop on a syntax error before that directive's token
+    comes out, so the lines are read here, not the tokens).
+    """
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _YAML_DIRECTIVE.match(line)
+        if match and (int(match[1]), int(match[2])) not in ((1, 1), (1, 2)):
+            return number, f"{int(match[1])}.{int(match[2])}"
     return None
 
 
