@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
+from heapq import heappush
 from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
-from simpy.events import URGENT
+from simpy.events import NORMAL, URGENT, EventPriority
 
 from sim.kube.apiserver import PodObject
 from sim.kube.application import EXEC_LATENCY
@@ -176,10 +177,10 @@ class ProbeWorker:
     def _tick(self, index: int) -> float:
         return self._anchor + index * float(self.probe.period_seconds)
 
-    def _wait(self, delay: float) -> Generator[simpy.Event, object, str]:
+    def _wait(self, at: float) -> Generator[simpy.Event, object, str]:
         self._waiting = True
         try:
-            yield _Tick(self.env, delay)
+            yield _At(self.env, at, URGENT)
         except simpy.Interrupt as interrupt:
             return str(interrupt.cause)
         self._waiting = False
@@ -238,14 +239,14 @@ class ProbeWorker:
             plan = self.manager.fast_path and not self._changed
             skip = self._plan_skip() if plan else None
             if skip is None:
-                woke = yield from self._wait(_delay_until(now, next_tick))
+                woke = yield from self._wait(next_tick)
                 if woke == _TICK:
                     self._tick_index += 1
                 return woke
 
             self._skipping = True
             resume_index = skip.first_tick_index + skip.count
-            woke = yield from self._wait(_delay_until(now, self._tick(resume_index)))
+            woke = yield from self._wait(self._tick(resume_index))
             self._skipping = False
             if woke == _TICK:
                 self._account(skip, skip.count)
@@ -253,7 +254,7 @@ class ProbeWorker:
                 return _TICK
 
             # Woken early: the ticks up to now were skipped (a tick at this very
-            # instant came first, see _Tick), the later ones are not.
+            # instant came first, see _At), the later ones are not.
             first = skip.first_tick_index
             done = max(math.floor((env.now - self._tick(first)) / period) + 1, 0)
             # The division may round across a tick: settle on the ticks' own times.
@@ -493,14 +494,14 @@ class ProbeWorker:
         )
         outcome = run_probe(self.probe, target, self.manager.features)
         ends = started + outcome.duration_seconds
-        remaining = _delay_until(env.now, ends)
+        remaining = ends - env.now
         died_already = alive and instance.state is not ContainerState.RUNNING
         if remaining > 0 and not died_already:
             exited = instance.exited
             if target.alive and exited is not None:
-                yield env.timeout(remaining) | exited
+                yield _At(env, ends) | exited
             else:
-                yield env.timeout(remaining)
+                yield _At(env, ends)
 
         # The process died during the attempt: the connection or exec session ends
         # with it, at that moment.
@@ -597,37 +598,30 @@ def _scaled(distribution: Distribution, raw: np.ndarray) -> np.ndarray:
     return np.full(len(raw), distribution.a)
 
 
-class _Tick(simpy.Event):
-    """A tick of a worker's ticker: a timeout that comes before others at its time.
+class _At(simpy.Event):
+    """A timeout that ends at the absolute time ``at``; ticks come before others.
+
+    ``now + (at - now)``, which ``env.timeout`` computes, can miss ``at`` by a
+    rounding step that depends on ``now``, and no delay may hit it (the sum of two
+    floats rounds to even). Ticks (R3.3) and the ends of attempts are therefore
+    scheduled at their own times, so a worker that skipped ticks (the fast path)
+    logs the same instants as one that ran them all.
 
     Two things due at the same instant (a tick and the end of another probe's
     attempt, say, when two probes share a period and a start) would otherwise run
     in the order their events were made, an accident of the run's history. Ticks
     are scheduled URGENT, so at any instant every due tick runs, and its attempt
     reads the state, before a normal event changes that state. This makes the order
-    a rule that a worker skipping ticks (the fast path) can follow: woken at the
-    instant of a tick, it counts that tick as already run.
+    a rule that a worker skipping ticks can follow: woken at the instant of a tick,
+    it counts that tick as already run.
     """
 
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
-        # As simpy.Timeout does, with URGENT instead of NORMAL priority.
+    def __init__(
+        self, env: simpy.Environment, at: float, priority: EventPriority = NORMAL
+    ) -> None:
+        # As simpy.Timeout does, at ``at`` instead of ``now + delay``
+        # (Environment.schedule pushes (time, priority, id, event) the same way).
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, URGENT, delay)
-
-
-def _delay_until(now: float, at: float) -> float:
-    """The delay that brings the clock from ``now`` to exactly ``at``.
-
-    ``now + (at - now)`` can miss ``at`` by a rounding step that depends on
-    ``now``. Ticks (R3.3) and the ends of replayed attempts are therefore reached
-    exactly, so a worker that skipped ticks logs the same instants as one that ran
-    them all.
-    """
-    delay = at - now
-    for _ in range(4):
-        if now + delay == at or delay <= 0:
-            break
-        delay = math.nextafter(delay, math.inf if now + delay < at else -math.inf)
-    return delay
+        heappush(env._queue, (max(at, env.now), priority, next(env._eid), self))
