@@ -11,6 +11,7 @@ node it names, or aliases that expand into too many nodes (a "billion laughs").
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -24,7 +25,7 @@ from ruamel.yaml.comments import (
     TaggedScalar,
 )
 from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError, YAMLWarning
 from ruamel.yaml.events import (
     DocumentStartEvent,
     MappingEndEvent,
@@ -168,7 +169,7 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
     problems: list[Problem] = []
     root_lines: list[int] | None = None
     try:
-        for number, data in enumerate(yaml.load_all(text), start=1):
+        for number, data in enumerate(_quietly(yaml.load_all(text)), start=1):
             if data is None:
                 continue
             line = node_line(data)
@@ -210,6 +211,22 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
                 )
             )
     return documents, problems
+
+
+def _quietly(documents: Iterator[Any]) -> Iterator[Any]:
+    """Yield the documents, silencing ruamel's warnings while each is loaded.
+
+    They concern legal YAML (an anchor defined again, a YAML 1.1 float without a
+    dot) and would otherwise print several lines of ruamel's text on stderr.
+    """
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", YAMLWarning)
+            try:
+                document = next(documents)
+            except StopIteration:
+                return
+        yield document
 
 
 def _root_lines(text: str) -> list[int]:
