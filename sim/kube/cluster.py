@@ -161,7 +161,10 @@ class Cluster:
                 obj.name,
                 fault.container,
                 Reason.FAULT,
-                restart_count=instance.restart_count if instance else 0,
+                # R5.6: the newest instance's count, also between instances.
+                restart_count=self.kubelet.runtime.restart_count(
+                    obj.uid, fault.container
+                ),
                 message=f"fault {fault.kind.value}",
             )
         )
