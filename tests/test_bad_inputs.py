@@ -311,6 +311,13 @@ CASES = [
         "invalid YAML: unsupported YAML version 9.9: only 1.1 and 1.2 are read",
     ),
     case(
+        "yaml-control-character",
+        pod("image: nginx:1.27", "image: nginx:1.27\x07  #!"),
+        "",
+        "invalid YAML: unacceptable character #x0007: special characters are not "
+        "allowed",
+    ),
+    case(
         "yaml-python-tag",
         pod("image: nginx:1.27", "image: !!python/object/apply:os.system [id]  #!"),
         f"{C0}.image",

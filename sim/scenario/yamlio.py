@@ -34,6 +34,7 @@ from ruamel.yaml.events import (
     SequenceEndEvent,
     SequenceStartEvent,
 )
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from sim.scenario.errors import Problem
@@ -49,6 +50,7 @@ MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences read (a Kubernetes object needs ~20)."""
 MAX_ALIAS_EXPANSION = 10_000
 """Mappings and sequences that aliases may repeat, counted as if copied out."""
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # as ruamel counts lines
 _YAML_DIRECTIVE = re.compile(r"%YAML[ \t]+([0-9]+)\.([0-9]+)")
 _TOO_DEEP = f"mappings and sequences nested more than {MAX_DEPTH} deep"
 
@@ -181,7 +183,7 @@ def load_documents(text: str, source: str) -> tuple[list[YamlDocument], list[Pro
             data = unwrap_scalars(data)
             documents.append(YamlDocument(number, data, line))
     except YAMLError as error:
-        return [], [_syntax_problem(error, source)]
+        return [], [_syntax_problem(error, source, text)]
     except RecursionError:  # the parser's own limit, past MAX_DEPTH
         line = _too_deep_line(text)
         return [], [Problem(source, line, "", f"invalid YAML: {_TOO_DEEP}")]
@@ -319,8 +321,17 @@ def _check_shape(data: Any, line: int) -> None:
         stack.extend((child, depth + 1, False) for child in children)
 
 
-def _syntax_problem(error: YAMLError, source: str) -> Problem:
+def _syntax_problem(error: YAMLError, source: str, text: str) -> Problem:
     """Turn a parser error into a problem with its line and short message."""
+    if isinstance(error, ReaderError) and isinstance(error.character, int):
+        # A character YAML forbids: ruamel gives its offset in the text, no line.
+        before = text[: max(0, error.position)]
+        line = len(_LINE_BREAK.findall(before)) + 1
+        message = (
+            f"invalid YAML: unacceptable character #x{error.character:04x}: "
+            f"{error.reason}"
+        )
+        return Problem(source, line, "", message)
     if not isinstance(error, MarkedYAMLError):
         return Problem(source, 0, "", f"invalid YAML: {error}")
     mark = error.problem_mark or error.context_mark
