@@ -65,7 +65,28 @@ def _ready_seconds(timeline: pd.DataFrame, pod: str) -> float:
     return float((ready["end"] - ready["start"]).sum())
 
 
-def _unnecessary(rows: pd.DataFrame, pod: Pod, kill_time: float, name: str) -> bool:
+def _liveness_failures(rows: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per container: times of failed liveness attempts, and which were slow only."""
+    failed = rows[
+        (rows["reason"] == Reason.UNHEALTHY.value)
+        & (rows["probe"] == ProbeType.LIVENESS.value)
+    ]
+    slow = failed["message"].str.contains(SLOW_BUT_HEALTHY, regex=False)
+    return {
+        str(name): (
+            group["time"].to_numpy(float),
+            slow.loc[group.index].to_numpy(bool),
+        )
+        for name, group in failed.groupby("container", sort=False)
+    }
+
+
+def _unnecessary(
+    failures: dict[str, tuple[np.ndarray, np.ndarray]],
+    pod: Pod,
+    kill_time: float,
+    name: str,
+) -> bool:
     """Whether a liveness kill followed failures of a healthy but slow application.
 
     The deciding failures are the last ``failureThreshold`` failed liveness
@@ -73,17 +94,13 @@ def _unnecessary(rows: pd.DataFrame, pod: Pod, kill_time: float, name: str) -> b
     one of them timed out on an application that would have answered well.
     """
     probe = pod.container(name).liveness_probe
-    if probe is None:
+    if probe is None or name not in failures:
         return False
-    failed = rows[
-        (rows["reason"] == Reason.UNHEALTHY.value)
-        & (rows["container"] == name)
-        & (rows["probe"] == ProbeType.LIVENESS.value)
-        & (rows["time"] <= kill_time)
-    ].tail(probe.failure_threshold)
-    if len(failed) < probe.failure_threshold:
+    times, slow = failures[name]
+    end = int(np.searchsorted(times, kill_time, side="right"))
+    if end < probe.failure_threshold:
         return False
-    return bool(failed["message"].str.contains(SLOW_BUT_HEALTHY, regex=False).all())
+    return bool(slow[end - probe.failure_threshold : end].all())
 
 
 def pod_metrics(
@@ -112,6 +129,7 @@ def pod_metrics(
     ]
     out: dict[str, float] = {f"kills_{c.value.replace('-', '_')}": 0 for c in KillCause}
     unnecessary = 0
+    failures = _liveness_failures(rows)
     for time, name, message in kills[["time", "container", "message"]].itertuples(
         index=False
     ):
@@ -119,7 +137,7 @@ def pod_metrics(
         cause = kill_cause(str(message), deleting)
         out[f"kills_{cause.value.replace('-', '_')}"] += 1
         if cause is KillCause.LIVENESS:
-            unnecessary += _unnecessary(rows, pod, float(time), str(name))
+            unnecessary += _unnecessary(failures, pod, float(time), str(name))
 
     ready = _times(rows, Reason.POD_READY)
     started = rows[rows["reason"] == Reason.STARTED.value]

@@ -90,6 +90,9 @@ class ContainerRuntime:
         self.log = SimLogger(env, "runtime")
         self._instances: dict[str, list[ContainerInstance]] = {}
         self.exit_listeners: list[Callable[[ContainerInstance], None]] = []
+        # Called just before an instance starts or exits (batched traffic settles
+        # the requests that arrived while it was as before).
+        self.before_change: list[Callable[[], None]] = []
 
     def instances(self, pod_uid: str) -> list[ContainerInstance]:
         """Every instance of a pod, oldest first."""
@@ -136,10 +139,14 @@ class ContainerRuntime:
 
     def start(self, instance: ContainerInstance) -> None:
         """Start a created instance now, and arm its own end if it has one."""
+        for before in self.before_change:
+            before()
         instance.state = ContainerState.RUNNING
         instance.started_at = self.env.now
         instance.exited = self.env.event()
-        self._instances.setdefault(instance.pod_uid, []).append(instance)
+        instances = self._instances.setdefault(instance.pod_uid, [])
+        instances.append(instance)
+        _collect_garbage(instances, instance.name)
         self.log.trace(
             "started", pod=instance.pod_name, container=instance.name, id=instance.id
         )
@@ -159,6 +166,8 @@ class ContainerRuntime:
         """End a running instance's process with ``code`` (no-op if already gone)."""
         if instance.state is not ContainerState.RUNNING:
             return
+        for before in self.before_change:
+            before()
         instance.state = ContainerState.EXITED
         instance.finished_at = self.env.now
         instance.exit_code = code
@@ -249,3 +258,22 @@ class PLEG:
         if self._due.get(pod_uid) == at:
             del self._due[pod_uid]
         self.notify(pod_uid)
+
+
+DEAD_KEPT_PER_CONTAINER = 2
+"""Exited instances kept per container name; older ones are forgotten."""
+
+
+def _collect_garbage(instances: list[ContainerInstance], name: str) -> None:
+    """Forget the oldest exited instances of a container (container GC).
+
+    The kubelet's container garbage collector (kuberuntime_gc.go, at most
+    ``MaxPerPodContainer`` dead containers per container, 1 by default) removes
+    old exited containers; status and restarts read only the newest instance and
+    the last terminated one. Keeping every instance made each sync cost grow with
+    the number of restarts, so a month of CrashLoopBackOff ran in quadratic time.
+    Two exited instances are kept, one more than the kubelet's default.
+    """
+    dead = [i for i in instances if i.name == name and i.state is ContainerState.EXITED]
+    for old in dead[:-DEAD_KEPT_PER_CONTAINER]:
+        instances.remove(old)
