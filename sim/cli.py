@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="seed of the first run")
     run.add_argument("--duration", help="how long to simulate (90s, 10m, 1h)")
     run.add_argument("--runs", type=int, default=1, help="replications (seed+i)")
+    run.add_argument(
+        "--record",
+        choices=["all", "changes", "metrics"],
+        default="all",
+        help="how much of the event log to keep (docs/event-log.md); the metrics "
+        "and summary are the same at every level",
+    )
 
     validate = commands.add_parser("validate", help="check a scenario file")
     validate.add_argument("scenario", type=Path, metavar="SCENARIO.yaml")
@@ -205,7 +212,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario = scenario.with_duration(seconds)
 
     seed = scenario.seed if args.seed is None else args.seed
-    results = [simulate(scenario, seed + i, run=i) for i in range(args.runs)]
+    results = [
+        simulate(scenario, seed + i, run=i, record=args.record)
+        for i in range(args.runs)
+    ]
     out = args.out or Path("results") / scenario.name
     paths = write_run(out, results)
     print(f"wrote {len(paths)} files to {out}/ (seed {seed}, {args.runs} run(s))")
