@@ -7,8 +7,9 @@ through ``probesim validate`` and ``probesim run`` (sweeps through ``probesim
 sweep``) and must exit with 2, print one line
 ``FILE:LINE: DOCUMENT: FIELD.PATH: MESSAGE`` holding every expected fragment (what
 is allowed, a did-you-mean for a misspelt name), print no traceback, and leave no
-output directory behind. A few cases run the installed ``probesim`` in a
-subprocess. The last table holds inputs the API server accepts, so the reader
+output directory behind. Bad command-line arguments (durations, counts, seeds,
+missing files) get the same checks. A few cases run the installed ``probesim`` in
+a subprocess. The last table holds inputs the API server accepts, so the reader
 accepts them too: they must not become errors by accident.
 """
 
@@ -1362,9 +1363,9 @@ def _assert_reported(err: str, file: Path, item: Case) -> None:
 
 
 def test_the_catalogue_is_large_and_its_ids_unique():
-    ids = [item.id for item in CASES] + [item.id for item in SWEEP_CASES]
+    ids = [item.id for item in CASES + SWEEP_CASES] + [c[0] for c in CLI_CASES]
     assert len(ids) == len(set(ids))
-    assert len(ids) >= 70
+    assert len(ids) >= 60
 
 
 @pytest.mark.parametrize("text", [BASE, WORKLOADS], ids=["pod", "workloads"])
@@ -1599,6 +1600,106 @@ def test_sweep_over_a_broken_scenario_names_the_scenario_file(tmp_path, capsys):
     assert 'Invalid value: "ten": must be an integer' in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+# Command-line arguments -------------------------------------------------------------
+
+# A valid scenario and sweep sit in the folder as s.yaml and sweep.yaml; {dir} is the
+# folder. Each message names the option (or the file) and what is allowed.
+CLI_CASES = [
+    (
+        "cli-duration-unknown-unit",
+        "run s.yaml --duration 5sec",
+        '--duration: invalid duration "5sec": unknown unit "sec" '
+        "(units: h, m, s, ms, us, ns)",
+    ),
+    ("cli-duration-zero", "run s.yaml --duration 0s", "--duration must be more than 0"),
+    (
+        "cli-duration-negative",
+        "run s.yaml --duration=-5s",
+        '--duration: invalid duration "-5s": must not be negative',
+    ),
+    (
+        "cli-duration-exponent",
+        "run s.yaml --duration 1e400",
+        '--duration: invalid duration "1e400": unknown unit "e"',
+    ),
+    ("cli-runs-zero", "run s.yaml --runs 0", "--runs must be at least 1, not 0"),
+    ("cli-seed-negative", "run s.yaml --seed=-1", "--seed must be 0 or more, not -1"),
+    (
+        "cli-seed-not-a-number",
+        "run s.yaml --seed x",
+        "argument --seed: invalid int value: 'x'",
+    ),
+    (
+        "cli-at-missing-unit",
+        "describe s.yaml --at 1h2",
+        '--at: invalid duration "1h2": missing unit after 2',
+    ),
+    (
+        "cli-describe-pod-missing",
+        "describe s.yaml --pod wbe",
+        's.yaml has no pod "wbe" (pods: web); did you mean "web"?',
+    ),
+    (
+        "cli-get-unknown-resource",
+        "get pdos s.yaml",
+        'the server doesn\'t have a resource type "pdos"',
+        'did you mean "pods"?',
+    ),
+    (
+        "cli-scenario-missing",
+        "run nope.yaml",
+        "nope.yaml: cannot read the scenario: no such file",
+    ),
+    (
+        "cli-scenario-is-a-directory",
+        "run {dir}",
+        "cannot read the scenario: it is a directory",
+    ),
+    (
+        "cli-scenario-not-utf8",
+        "run latin1.yaml",
+        "latin1.yaml: cannot read the scenario: not UTF-8 text",
+    ),
+    (
+        "cli-sweep-workers-zero",
+        "sweep sweep.yaml --workers 0",
+        "--workers must be at least 1, not 0",
+    ),
+    ("cli-sweep-missing", "sweep nope.yaml", "nope.yaml: cannot read the sweep"),
+    ("cli-unknown-option", "run s.yaml --bogus", "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize(
+    ("id", "command", "fragments"),
+    [(c[0], c[1], c[2:]) for c in CLI_CASES],
+    ids=[c[0] for c in CLI_CASES],
+)
+def test_bad_arguments_exit_2_and_write_nothing(
+    tmp_path, capsys, id, command, fragments
+):
+    _write(tmp_path, "s.yaml", BASE)
+    _write(tmp_path, "base.yaml", SWEEP_BASE.read_text(encoding="utf-8"))
+    _write(tmp_path, "sweep.yaml", SWEEP)
+    (tmp_path / "latin1.yaml").write_bytes(
+        BASE.replace("web", "w\xe9b").encode("latin-1")
+    )
+    before = sorted(tmp_path.iterdir())
+    out = tmp_path / "out"
+    argv = [a.format(dir=tmp_path) for a in command.split()]
+    argv = [str(tmp_path / a) if a.endswith(".yaml") else a for a in argv]
+    if argv[0] in ("run", "sweep"):
+        argv += ["--out", str(out)]
+    code = _call(argv)
+    captured = capsys.readouterr()
+    assert code == 2, captured.out + captured.err
+    assert "Traceback" not in captured.err
+    assert "internal error" not in captured.err
+    for fragment in fragments:
+        assert fragment in captured.err
+    assert sorted(tmp_path.iterdir()) == before
 
 
 # The installed command, in a process of its own -----------------------------------
