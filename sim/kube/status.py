@@ -225,6 +225,8 @@ class StatusManager:
             Callable[[PodObject, PodStatus | None, PodStatus], None]
         ] = []
         self._statuses: dict[str, PodStatus] = {}
+        # The pod IP each pod's last pushed status showed.
+        self._pushed_ip: dict[str, str] = {}
 
     def get(self, pod_uid: str) -> PodStatus | None:
         """The cached status of a pod, or None before its first sync."""
@@ -283,6 +285,11 @@ class StatusManager:
         self.recorder.record_status(status_record(self.env.now, pod, new))
         for watcher in self.watchers:
             watcher(pod, old, new)
+        # status_manager.go needsUpdate: a status equal to the last one sent (the
+        # pod IP included, which the sandbox brings) is not sent again.
+        if old is not None and new == old and self._pushed_ip.get(pod.uid) == pod.ip:
+            return
+        self._pushed_ip[pod.uid] = pod.ip
         self.on_push(pod)
 
     def _record_transitions(
