@@ -67,6 +67,9 @@ class Cluster:
             self.proxy.slice_changed,
         )
         services = {s.name: s for s in scenario.services}
+        # Requests are settled in batches unless answers depend on the load, which
+        # each request changes for the next one (and for probes).
+        batched = all(b.load is None for b in scenario.behaviours)
         self.traffic = [
             TrafficGenerator(
                 self.env,
@@ -78,6 +81,7 @@ class Cluster:
                 self.proxy,
                 self.streams.stream(f"traffic/{spec.service}/{index}"),
                 recorder,
+                batched,
             )
             for index, spec in enumerate(scenario.traffic)
         ]
@@ -173,5 +177,8 @@ class Cluster:
                 self.kubelet.runtime.exit(instance, fault.exit_code)
             return
         application = self.kubelet.applications[(obj.uid, fault.container)]
+        # Requests before the fault are answered as before it.
+        for generator in self.traffic:
+            generator.settle_now()
         application.apply_fault(fault, self.env.now, instance_id)
         self.kubelet.probe_manager.wake_pod(obj.uid)

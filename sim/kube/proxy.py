@@ -9,7 +9,7 @@ none, to one that is serving and terminating (ProxyTerminatingEndpoints).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import numpy as np
 import simpy
@@ -41,6 +41,9 @@ class KubeProxy:
         self._desired: dict[str, tuple[Endpoint, ...]] = {}
         self._last_sync = -spec.proxy_min_sync_seconds
         self._pending = False
+        # Called, per Service, just before its routable endpoints change (batched
+        # traffic settles the requests that arrived under the old rules).
+        self.before_change: dict[str, list[Callable[[], None]]] = {}
         if spec.proxy_sync_seconds > 0:
             env.process(self._periodic())
 
@@ -74,9 +77,14 @@ class KubeProxy:
                 self.env.process(self._sync())
 
     def _program(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
-        old = {e.pod for e in self._routable.get(service, ())}
+        before = self._routable.get(service, ())
+        after = routable(endpoints)
+        if after != before:
+            for listener in self.before_change.get(service, ()):
+                listener()
+        old = {e.pod for e in before}
         self.rules[service] = endpoints
-        self._routable[service] = routable(endpoints)
+        self._routable[service] = after
         new = {e.pod for e in self._routable[service]}
         now = self.env.now
         for pod in sorted(new - old):
@@ -91,6 +99,10 @@ class KubeProxy:
                     now, pod, "", Reason.PROXY_NOT_ROUTING, message=f"service={service}"
                 )
             )
+
+    def routable_endpoints(self, service: str) -> tuple[Endpoint, ...]:
+        """Where new connections to the Service can go now (R9.4)."""
+        return self._routable.get(service, ())
 
     def route(self, service: str) -> Endpoint | None:
         """Pick the endpoint a new connection to the Service goes to, or None."""

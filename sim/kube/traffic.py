@@ -6,10 +6,17 @@ It succeeds; fails with a 5xx (``error``); is refused (no process listening, or 
 endpoint has no such port); is reset (the process died before answering); times out
 (no answer within the client timeout); or finds no endpoint at all. The log keeps
 counts per second, pod and outcome; with ``recordRequests`` also one event each.
+
+Requests are settled in batches (unless an application's answers depend on its
+load): the arrivals of a stretch of time are drawn at once, and settled together
+when that stretch ends or just before anything that decides their outcomes changes
+(kube-proxy's routable endpoints, a container starting or exiting, a fault). Within
+a batch each arrival is routed and answered as of its own arrival time.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -18,12 +25,36 @@ import numpy as np
 import simpy
 
 from sim.kube.apiserver import ApiServer
-from sim.kube.application import AnswerKind
+from sim.kube.application import (
+    NETWORK_LATENCY_SECONDS,
+    AnswerKind,
+    _http_entry,
+    own_latency,
+)
+from sim.kube.controllers.endpointslice import Endpoint
 from sim.kube.proxy import KubeProxy
 from sim.kube.runtime import ContainerInstance, ContainerRuntime
+from sim.scenario.behaviour import Phase, phase_at
 from sim.scenario.document import Arrivals, TrafficSpec
 from sim.scenario.spec import Service
 from sim.trace import EventRecord, Reason, Recorder, RequestCount, RequestOutcome
+
+# How long a batch of arrivals may be drawn ahead before it is settled, in seconds.
+# Longer batches give each pod more requests to settle at once.
+BATCH_SECONDS = 60.0
+
+# Outcome codes of the batched counts, and the bits of a count's key:
+# second << 24 | pod index << 4 | outcome code.
+_OUTCOMES = tuple(RequestOutcome)
+_CODE = {outcome: code for code, outcome in enumerate(_OUTCOMES)}
+_POD_SHIFT, _SECOND_SHIFT = 4, 24
+_SUCCESS, _ERROR = _CODE[RequestOutcome.SUCCESS], _CODE[RequestOutcome.ERROR]
+_REFUSED, _TIMEOUT = _CODE[RequestOutcome.REFUSED], _CODE[RequestOutcome.TIMEOUT]
+_NO_ENDPOINTS, _RESET = _CODE[RequestOutcome.NO_ENDPOINTS], _CODE[RequestOutcome.RESET]
+
+# How a target answers throughout a batch: refused, hung, a fixed answer
+# (status, latency), or a phase drawn per request (phase, default latency).
+_Shape = tuple[str, object, float]
 
 
 @dataclass
@@ -48,6 +79,7 @@ class TrafficGenerator:
         proxy: KubeProxy,
         rng: np.random.Generator,
         recorder: Recorder,
+        batched: bool = True,
     ) -> None:
         self.env = env
         self.spec = spec
@@ -62,8 +94,26 @@ class TrafficGenerator:
         self.counts: Counter[tuple[int, str, RequestOutcome]] = Counter()
         self.requests: list[tuple[float, str, RequestOutcome, float]] = []
         self._in_flight: dict[str, list[_InFlight]] = {}
+        self.batched = batched
+        # Batched mode: arrivals drawn but not settled yet, the keys of settled
+        # requests (one per request), and corrections made by resets.
+        self._pending = np.empty(0)
+        self._keys: list[np.ndarray] = []
+        self._corrections: Counter[int] = Counter()
+        self._pod_index: dict[str, int] = {"": 0}
+        self._pod_names: list[str] = [""]
+        # Requests that may still be unanswered, per container instance:
+        # (arrival times, finish times, outcome codes, pod index).
+        self._flights: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]]
+        self._flights = {}
         runtime.exit_listeners.append(self._on_exit)
-        env.process(self.run())
+        if batched:
+            # Outcomes are settled before whatever decides them changes.
+            runtime.before_change.append(self.settle_now)
+            proxy.before_change.setdefault(service.name, []).append(self.settle_now)
+            env.process(self.run_batched())
+        else:
+            env.process(self.run())
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """Arrivals, phase by phase, for the whole run."""
@@ -130,10 +180,247 @@ class TrafficGenerator:
         self._in_flight.setdefault(instance.id, []).append(flight)
         self._count(now, endpoint.pod, outcome, latency)
 
+    # Batched requests.
+
+    def run_batched(self) -> Generator[simpy.Event, object, None]:
+        """Arrivals, phase by phase, drawn a batch at a time and settled after it."""
+        phases = self.spec.phases
+        for index, phase in enumerate(phases):
+            end = phases[index + 1].from_seconds if index + 1 < len(phases) else None
+            if self.env.now < phase.from_seconds:
+                yield self.env.timeout(phase.from_seconds - self.env.now)
+            if phase.rate_per_second <= 0:
+                if end is None:
+                    return
+                continue
+            rate = phase.rate_per_second
+            start, arrivals = self.env.now, 0
+            while True:
+                begin = self.env.now
+                until = (
+                    begin + BATCH_SECONDS
+                    if end is None
+                    else min(begin + BATCH_SECONDS, end)
+                )
+                if self.spec.arrivals is Arrivals.POISSON:
+                    # A Poisson process: the number in the stretch, then their
+                    # times uniform within it.
+                    n = int(self.rng.poisson(rate * (until - begin)))
+                    times = np.sort(self.rng.uniform(begin, until, n)).astype(
+                        np.float64
+                    )
+                else:
+                    # Evenly spaced arrivals are counted from the phase start, so
+                    # no rounding error builds up.
+                    last = math.ceil((until - start) * rate) + 1
+                    steps = np.arange(arrivals + 1, last + 1, dtype=np.float64)
+                    times = start + steps * (1.0 / rate)
+                    times = times[times < until]
+                    arrivals += len(times)
+                self._pending = np.concatenate([self._pending, times])
+                yield self.env.timeout(until - self.env.now)
+                self.settle(until)
+                if end is not None and until >= end:
+                    break
+
+    def settle_now(self) -> None:
+        """Settle the arrivals before now (something deciding them is to change)."""
+        self.settle(self.env.now)
+
+    def settle(self, until: float) -> None:
+        """Route and answer every pending arrival before ``until``.
+
+        Nothing that decides an outcome changed since the last settle, except what
+        the application's own clock changes (uptime phases, a hang's end); those
+        arrivals are answered one by one.
+        """
+        pending = self._pending
+        cut = int(np.searchsorted(pending, until, side="left"))
+        if cut == 0:
+            return
+        times, self._pending = pending[:cut], pending[cut:]
+        n = len(times)
+        seconds = times.astype(np.int64)
+        # R9.4: uniformly among the routable endpoints as last programmed.
+        candidates = self.proxy.routable_endpoints(self.service.name)
+        if not candidates:
+            self._store(seconds, np.zeros(n, np.int64), np.full(n, _NO_ENDPOINTS))
+            if self.spec.record_requests:
+                no = RequestOutcome.NO_ENDPOINTS
+                self.requests.extend((float(t), "", no, 0.0) for t in times)
+            return
+        choice = self.proxy.rng.integers(len(candidates), size=n)
+        codes = np.empty(n, np.int64)
+        latency = np.zeros(n)
+        pods = np.empty(n, np.int64)
+        first = float(times[0])
+        timeout = self.spec.timeout_seconds
+        targets = [self._target(endpoint, first) for endpoint in candidates]
+        self._flights = {
+            key: kept
+            for key, flights in self._flights.items()
+            if (kept := [f for f in flights if f[1].size and f[1].max() > first])
+        }
+        for index, (pod, instance, port, shape, horizon) in enumerate(targets):
+            mine = np.flatnonzero(choice == index)
+            if not mine.size:
+                continue
+            pods[mine] = pod
+            if instance is None or port is None:
+                codes[mine] = _REFUSED
+                continue
+            at = times[mine]
+            steady = at < horizon
+            self._answer(shape, mine[steady], codes, latency, timeout)
+            for i in mine[~steady]:
+                codes[i], latency[i] = self._answer_one(
+                    instance, port, float(times[i]), timeout
+                )
+            answered = mine[codes[mine] != _REFUSED]
+            if answered.size:
+                finish = times[answered] + latency[answered]
+                self._flights.setdefault(instance.id, []).append(
+                    (times[answered], finish, codes[answered], pod)
+                )
+        self._store(seconds, pods, codes)
+        if self.spec.record_requests:
+            names = self._pod_names
+            self.requests.extend(
+                (float(t), names[p], _OUTCOMES[c], float(lat))
+                for t, p, c, lat in zip(times, pods, codes, latency, strict=True)
+            )
+
+    def _store(self, seconds: np.ndarray, pods: np.ndarray, codes: np.ndarray):
+        self._keys.append(
+            (seconds << _SECOND_SHIFT) | (pods << _POD_SHIFT) | codes.astype(np.int64)
+        )
+
+    def _target(
+        self, endpoint: Endpoint, now: float
+    ) -> tuple[int, ContainerInstance | None, int | None, _Shape, float]:
+        """Where a connection to the endpoint goes, and how it is answered from now.
+
+        Returns the pod's index, the running instance and port (None when refused),
+        the answer's shape and the time until which that shape holds.
+
+        NOTE: a pod created anew under the name of a routable endpoint's pod does
+        not settle the batch first (only kube-proxy, the runtime and faults do), so
+        its requests since the last settle go to the new pod; the model recreates
+        pods under the same name only by an explicit action, before which kube-proxy
+        has normally dropped the old one.
+        """
+        pod = self._pod_index.get(endpoint.pod)
+        if pod is None:
+            pod = self._pod_index[endpoint.pod] = len(self._pod_names)
+            self._pod_names.append(endpoint.pod)
+        obj = self.apiserver.pods.get(endpoint.pod)
+        port = endpoint.target(self.service_port)
+        container = _container_for_port(obj.pod, port) if obj and port else None
+        instance = (
+            self.runtime.running(obj.uid, container) if obj and container else None
+        )
+        if instance is None or port is None:
+            return pod, None, None, ("refused", None, 0.0), math.inf
+        application = instance.application
+        uptime = instance.uptime(now)
+        steady = application.steady_until(uptime, now)
+        if steady is None:
+            # Answers change with time (a slow-down): each is answered on its own.
+            return pod, instance, port, ("refused", None, 0.0), now
+        horizon = min(instance.started_at + steady[0], steady[1])
+        b = application.behaviour
+        if not b.http and not b.tcp and not b.grpc:
+            shape: _Shape = ("fixed", 200, NETWORK_LATENCY_SECONDS)
+            return pod, instance, port, shape, horizon
+        entries = [e for e in b.http if application._port_number(e.port) == port]
+        if not entries:
+            return pod, instance, port, ("refused", None, 0.0), horizon
+        if application.hung(instance.id, now):
+            return pod, instance, port, ("hang", None, 0.0), horizon
+        entry = _http_entry(entries, self.spec.path)
+        if entry is None:
+            return pod, instance, port, ("fixed", 404, NETWORK_LATENCY_SECONDS), horizon
+        phase = phase_at(entry.phases, uptime)
+        if phase is None:
+            return pod, instance, port, ("refused", None, 0.0), horizon
+        if phase.hang:
+            return pod, instance, port, ("hang", None, 0.0), horizon
+        return pod, instance, port, ("phase", phase, NETWORK_LATENCY_SECONDS), horizon
+
+    def _answer(
+        self,
+        shape: _Shape,
+        which: np.ndarray,
+        codes: np.ndarray,
+        latency: np.ndarray,
+        timeout: float,
+    ) -> None:
+        """Settle the requests ``which`` answered with one steady shape, at once."""
+        m = len(which)
+        if not m:
+            return
+        kind, what, default = shape
+        if kind == "refused":
+            codes[which] = _REFUSED
+            return
+        if kind == "hang":
+            codes[which], latency[which] = _TIMEOUT, timeout
+            return
+        if kind == "fixed":
+            status = np.full(m, what)
+            lat = np.full(m, default)
+        else:
+            # The application's _answer, one draw per request (no load, no
+            # slow-down: the shape is steady).
+            assert isinstance(what, Phase)
+            status = np.full(m, what.status)
+            if what.flake is not None:
+                flaky = self.rng.random(m) < what.flake.probability
+                status[flaky] = what.flake.status
+            if own_latency(what):
+                lat = what.latency.samples(self.rng, m)
+            else:
+                lat = np.full(m, default)
+        late = lat > timeout
+        out = np.where(status >= 500, _ERROR, _SUCCESS)
+        out[late] = _TIMEOUT
+        codes[which] = out
+        latency[which] = np.where(late, timeout, lat)
+
+    def _answer_one(
+        self, instance: ContainerInstance, port: int, at: float, timeout: float
+    ) -> tuple[int, float]:
+        """One request answered as of its arrival time ``at``."""
+        answer = instance.application.http(
+            port, self.spec.path, instance.uptime(at), at, instance.id, self.rng
+        )
+        if answer.kind is AnswerKind.REFUSED:
+            return _REFUSED, 0.0
+        if answer.kind is AnswerKind.HANG or answer.latency_seconds > timeout:
+            return _TIMEOUT, timeout
+        if answer.status >= 500:
+            return _ERROR, answer.latency_seconds
+        return _SUCCESS, answer.latency_seconds
+
     def _on_exit(self, instance: ContainerInstance) -> None:
         """A process died: its unanswered requests are reset."""
-        flights = self._in_flight.pop(instance.id, [])
         now = self.env.now
+        for times, finish, codes, pod in self._flights.pop(instance.id, []):
+            for i in np.flatnonzero(finish > now):
+                key = (int(times[i]) << _SECOND_SHIFT) | (pod << _POD_SHIFT)
+                self._corrections[key | int(codes[i])] -= 1
+                self._corrections[key | _RESET] += 1
+                if self.spec.record_requests:
+                    arrival = float(times[i])
+                    self.requests.append(
+                        (
+                            arrival,
+                            self._pod_names[pod],
+                            RequestOutcome.RESET,
+                            now - arrival,
+                        )
+                    )
+        flights = self._in_flight.pop(instance.id, [])
         for flight in flights:
             if flight.finish <= now:
                 continue
@@ -164,16 +451,11 @@ class TrafficGenerator:
     def flush(self) -> None:
         """Hand the counts (and per-request events) to the recorder."""
         name = self.service.name
-        self.recorder.record_requests(
-            [
-                RequestCount(second, name, pod, outcome, count)
-                for (second, pod, outcome), count in sorted(
-                    self.counts.items(),
-                    key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value),
-                )
-                if count > 0
-            ]
-        )
+        if self.batched:
+            self.settle(self.env.now)
+            self._flush_batched()
+        else:
+            self._flush_counts()
         if not self.spec.record_requests:
             return
         final = _final_outcomes(self.requests)
@@ -184,6 +466,64 @@ class TrafficGenerator:
                     message=f"service={name} latency={latency:.6f}s",
                 )
             )  # fmt: skip
+
+    def _flush_batched(self) -> None:
+        keys = np.concatenate(self._keys) if self._keys else np.empty(0, np.int64)
+        self._keys = []
+        unique, counts = np.unique(keys, return_counts=True)
+        if self._corrections:
+            extra = np.fromiter(self._corrections, np.int64, len(self._corrections))
+            deltas = np.fromiter(
+                self._corrections.values(), np.int64, len(self._corrections)
+            )
+            both = np.concatenate([unique, extra])
+            unique, inverse = np.unique(both, return_inverse=True)
+            counts = np.bincount(
+                inverse, weights=np.concatenate([counts, deltas]), minlength=len(unique)
+            ).astype(np.int64)
+        kept = counts > 0
+        unique, counts = unique[kept], counts[kept]
+        seconds = unique >> _SECOND_SHIFT
+        pods = (unique >> _POD_SHIFT) & ((1 << (_SECOND_SHIFT - _POD_SHIFT)) - 1)
+        codes = unique & ((1 << _POD_SHIFT) - 1)
+        # The order of the unbatched counts: second, pod name, outcome value.
+        names = self._pod_names
+        pod_rank = np.empty(len(names), np.int64)
+        pod_rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(
+            len(names)
+        )
+        values = [o.value for o in _OUTCOMES]
+        code_rank = np.empty(len(values), np.int64)
+        code_rank[sorted(range(len(values)), key=values.__getitem__)] = np.arange(
+            len(values)
+        )
+        order = np.lexsort((code_rank[codes], pod_rank[pods], seconds))
+        name = self.service.name
+        self.recorder.record_requests(
+            [
+                RequestCount(second, name, names[pod], _OUTCOMES[code], count)
+                for second, pod, code, count in zip(
+                    seconds[order].tolist(),
+                    pods[order].tolist(),
+                    codes[order].tolist(),
+                    counts[order].tolist(),
+                    strict=True,
+                )
+            ]
+        )
+
+    def _flush_counts(self) -> None:
+        name = self.service.name
+        self.recorder.record_requests(
+            [
+                RequestCount(second, name, pod, outcome, count)
+                for (second, pod, outcome), count in sorted(
+                    self.counts.items(),
+                    key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value),
+                )
+                if count > 0
+            ]
+        )
 
 
 def _final_outcomes(
