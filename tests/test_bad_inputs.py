@@ -621,6 +621,26 @@ CASES = [
         f"{DEMO}: spec.behaviours[0].load.capacity",
         "Invalid value: 0: must be greater than 0",
     ),
+    # Numbers too large for the Go integers the API server decodes them into.
+    case(
+        "period-past-int32",
+        probe("periodSeconds: 2147483648  #!"),
+        f"{LIVE}.periodSeconds",
+        "Invalid value: 2147483648: must fit in a 32-bit integer (at most 2147483647)",
+    ),
+    case(
+        "replicas-huge",
+        workloads("replicas: 2", "replicas: 99999999999999999999  #!"),
+        f"{SHOP}: spec.replicas",
+        "Invalid value: 99999999999999999999: must fit in a 32-bit integer",
+    ),
+    case(
+        "grace-period-past-int64",
+        pod_spec("terminationGracePeriodSeconds: 9223372036854775808  #!\n"),
+        f"{WEB}: spec.terminationGracePeriodSeconds",
+        "Invalid value: 9223372036854775808: must fit in a 64-bit integer (at most "
+        "9223372036854775807)",
+    ),
     # Ports.
     case(
         "container-port-zero",

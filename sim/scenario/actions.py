@@ -92,7 +92,9 @@ FOR = Field(
 DELETE = Obj(
     (
         POD_NAME,
-        Field("gracePeriodSeconds", Int(minimum=0), None, "Overrides the pod's."),
+        Field(
+            "gracePeriodSeconds", Int(minimum=0, bits=64), None, "Overrides the pod's."
+        ),
     ),
     check=_check_pod,
     description="Delete a pod (kubectl delete).",

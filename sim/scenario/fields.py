@@ -46,11 +46,17 @@ class ValueType:
 
 @dataclass(frozen=True)
 class Int(ValueType):
-    """An integer (not a boolean) within optional bounds."""
+    """An integer (not a boolean) within optional bounds.
+
+    ``bits``: the size of the Go integer the API server decodes it into (int32 for
+    most fields, int64 for a few), which refuses a number that does not fit; None
+    for a probesim field of any size (a seed).
+    """
 
     minimum: int | None = None
     maximum: int | None = None
     range_message: str = ""
+    bits: int | None = 32
 
     def read(self, ctx: Ctx, value: Any) -> Any:
         """Check type and range."""
@@ -59,6 +65,11 @@ class Int(ValueType):
         low, high = self.minimum, self.maximum
         if (low is not None and value < low) or (high is not None and value > high):
             return ctx.invalid(value, self.range_message or self._range())
+        if self.bits is not None:
+            largest = 2 ** (self.bits - 1) - 1
+            if not -largest - 1 <= value <= largest:
+                message = f"must fit in a {self.bits}-bit integer (at most {largest})"
+                return ctx.invalid(value, message)
         return int(value)
 
     def _range(self) -> str:

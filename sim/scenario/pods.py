@@ -168,6 +168,7 @@ PORT = Custom(
 PORT_NUMBER = Int(1, 65535)
 STRINGS = ListOf(Str())
 NON_NEGATIVE = Int(minimum=0)
+NON_NEGATIVE_64 = Int(minimum=0, bits=64)  # seconds the API keeps in an int64
 
 
 def _handler(values: Values, handlers: tuple[str, ...]) -> Any:
@@ -221,7 +222,7 @@ GRPC = Obj(
     schema_name="GRPCAction",
 )
 SLEEP = Obj(
-    (Field("seconds", NON_NEGATIVE, REQUIRED, "Seconds to sleep."),),
+    (Field("seconds", NON_NEGATIVE_64, REQUIRED, "Seconds to sleep."),),
     build=lambda v: SleepAction(v["seconds"]),
     schema_name="SleepAction",
 )
@@ -282,7 +283,7 @@ def _probe_table(probe_type: ProbeType) -> Obj:
             count("failureThreshold", "Failures in a row to count as failing."),
             Field(
                 "terminationGracePeriodSeconds",
-                Int(minimum=1, range_message="must be greater than 0"),
+                Int(minimum=1, range_message="must be greater than 0", bits=64),
                 None,
                 "Grace period when this probe kills the container (not readiness).",
             ),
@@ -678,7 +679,7 @@ _SPEC_TABLE = (
     ),
     Field(
         "terminationGracePeriodSeconds",
-        NON_NEGATIVE,
+        NON_NEGATIVE_64,
         30,
         "Seconds between SIGTERM and SIGKILL.",
         30,

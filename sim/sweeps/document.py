@@ -336,7 +336,7 @@ def _build_spec(values: Values) -> SweepSpec:
 SPEC = Obj(
     (
         Field("scenario", Str(), REQUIRED, "The scenario file, relative to this one."),
-        Field("seed", Int(minimum=0), DEFAULT_SEED, "Seed of every draw."),
+        Field("seed", Int(minimum=0, bits=None), DEFAULT_SEED, "Seed of every draw."),
         Field("replications", Int(minimum=1), 1, "Runs per point."),
         Field("design", Custom(_read_design, {}), Design(), "grid, random or LHS."),
         Field("parameters", ListOf(PARAMETER), REQUIRED, "The fields varied."),
