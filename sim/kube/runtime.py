@@ -92,7 +92,7 @@ class ContainerRuntime:
         self.exit_listeners: list[Callable[[ContainerInstance], None]] = []
         # Called just before an instance starts or exits (batched traffic settles
         # the requests that arrived while it was as before).
-        self.before_change: list[Callable[[], None]] = []
+        self.before_change: list[Callable[[ContainerInstance], None]] = []
 
     def instances(self, pod_uid: str) -> list[ContainerInstance]:
         """Every instance of a pod, oldest first."""
@@ -140,7 +140,7 @@ class ContainerRuntime:
     def start(self, instance: ContainerInstance) -> None:
         """Start a created instance now, and arm its own end if it has one."""
         for before in self.before_change:
-            before()
+            before(instance)
         instance.state = ContainerState.RUNNING
         instance.started_at = self.env.now
         instance.exited = self.env.event()
@@ -167,7 +167,7 @@ class ContainerRuntime:
         if instance.state is not ContainerState.RUNNING:
             return
         for before in self.before_change:
-            before()
+            before(instance)
         instance.state = ContainerState.EXITED
         instance.finished_at = self.env.now
         instance.exit_code = code

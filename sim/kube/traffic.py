@@ -106,10 +106,12 @@ class TrafficGenerator:
         # (arrival times, finish times, outcome codes, pod index).
         self._flights: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]]
         self._flights = {}
+        self._routable: tuple[Endpoint, ...] = ()
+        self._routable_pods: frozenset[str] = frozenset()
         runtime.exit_listeners.append(self._on_exit)
         if batched:
             # Outcomes are settled before whatever decides them changes.
-            runtime.before_change.append(self.settle_now)
+            runtime.before_change.append(self._before_instance_change)
             proxy.before_change.setdefault(service.name, []).append(self.settle_now)
             env.process(self.run_batched())
         else:
@@ -222,6 +224,15 @@ class TrafficGenerator:
                 self.settle(until)
                 if end is not None and until >= end:
                     break
+
+    def _before_instance_change(self, instance: ContainerInstance) -> None:
+        # Only a pod kube-proxy routes this Service's requests to matters.
+        candidates = self.proxy.routable_endpoints(self.service.name)
+        if candidates is not self._routable:
+            self._routable = candidates
+            self._routable_pods = frozenset(e.pod for e in candidates)
+        if instance.pod_name in self._routable_pods:
+            self.settle_now()
 
     def settle_now(self) -> None:
         """Settle the arrivals before now (something deciding them is to change)."""
