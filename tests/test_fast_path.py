@@ -296,6 +296,55 @@ def test_skipped_ticks_are_reached_at_their_exact_instants():
         assert fast.events.to_csv() == ticks.events.to_csv(), seed
 
 
+# Two replicas created together, with the Derived grid phase, tick at the same
+# instants, and their attempts (constant latency) end together. Ticks due at one
+# instant ran in the order they were scheduled, which the fast path changes (a
+# worker sleeping over skipped ticks schedules its wake early): the two pods'
+# events came out in the other order. Found by tests/test_fuzz_model.py.
+TIED_TICKS = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: app
+        image: {IMAGE}
+        ports: [{{name: http, containerPort: 8080}}]
+        startupProbe:
+          httpGet: {{path: /startup, port: 8080}}
+          initialDelaySeconds: 13
+          periodSeconds: 11
+          failureThreshold: 1
+---
+apiVersion: probesim/v1alpha1
+kind: Scenario
+metadata: {{name: tied-ticks}}
+spec:
+  duration: 300s
+  cluster: {{probeGridPhase: Derived}}
+  behaviours:
+  - container: app
+    pod: web
+    http:
+    - {{port: http, path: /startup, latency: 400ms, responses: [{{status: 500}}]}}
+"""
+
+
+def test_ticks_due_together_keep_their_order_with_the_fast_path():
+    scenario = sim.Scenario.from_yaml(TIED_TICKS)
+    for seed in range(6):
+        fast = sim.simulate(scenario, seed=seed, record="changes", fast_path=True)
+        ticks = sim.simulate(scenario, seed=seed, record="changes", fast_path=False)
+        kills = ticks.events[ticks.events["reason"] == "Killing"]
+        assert kills["time"].duplicated().any()  # the two pods do tie
+        assert fast.events.to_csv() == ticks.events.to_csv(), seed
+
+
 def test_a_wait_ends_at_its_own_instant_where_no_delay_reaches_it():
     # 2.669247386311507 + d is never 7.4353296877090065 (the sum rounds to even).
     env = simpy.Environment(initial_time=2.669247386311507)

@@ -53,6 +53,8 @@ class ProbeManager:
         self.log = SimLogger(env, "prober")
         self.results = {t: ResultsManager(t, on_update) for t in ProbeType}
         self.workers: dict[WorkerKey, ProbeWorker] = {}
+        # Workers made so far: each one's ordinal orders ticks due at one instant.
+        self.workers_made = 0
         self._pod_workers: dict[str, list[ProbeWorker]] = {}
 
         # The fast path skips attempts, so it is off when the log keeps them all.
@@ -91,6 +93,7 @@ class ProbeManager:
                 key = (pod.uid, container.name, probe_type)
                 if probe is None or key in self.workers:
                     continue
+                self.workers_made += 1
                 worker = ProbeWorker(self, pod, container, probe_type, probe)
                 self.workers[key] = worker
                 self._pod_workers.setdefault(pod.uid, []).append(worker)

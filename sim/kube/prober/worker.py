@@ -27,11 +27,11 @@ import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT, EventPriority
+from simpy.events import NORMAL, URGENT
 
 from sim.kube.apiserver import PodObject
 from sim.kube.application import EXEC_LATENCY
@@ -138,6 +138,8 @@ class ProbeWorker:
         # R3.3: the ticker, as its anchor and the index of its next tick.
         self._anchor = 0.0
         self._tick_index = 0
+        # Ticks due at one instant run in the order the workers were made (_At).
+        self.tick_priority = URGENT - 1 + manager.workers_made * 2.0**-30
         self.process = self.env.process(self.run())
 
     # Signals from the kubelet.
@@ -180,7 +182,7 @@ class ProbeWorker:
     def _wait(self, at: float) -> Generator[simpy.Event, object, str]:
         self._waiting = True
         try:
-            yield _At(self.env, at, URGENT)
+            yield _At(self.env, at, self.tick_priority)
         except simpy.Interrupt as interrupt:
             return str(interrupt.cause)
         self._waiting = False
@@ -610,18 +612,23 @@ class _At(simpy.Event):
     Two things due at the same instant (a tick and the end of another probe's
     attempt, say, when two probes share a period and a start) would otherwise run
     in the order their events were made, an accident of the run's history. Ticks
-    are scheduled URGENT, so at any instant every due tick runs, and its attempt
-    reads the state, before a normal event changes that state. This makes the order
-    a rule that a worker skipping ticks can follow: woken at the instant of a tick,
-    it counts that tick as already run.
+    come first (a priority below URGENT), so at any instant every due tick runs,
+    and its attempt reads the state, before a normal event changes that state. This
+    makes the order a rule that a worker skipping ticks can follow: woken at the
+    instant of a tick, it counts that tick as already run. Ticks due at one instant
+    run in the order their workers were made (``ProbeWorker.tick_priority``), not
+    in the order they were scheduled, which the fast path changes: so the same
+    seed gives the same log with and without it, even where ticks of two pods
+    coincide (``probeGridPhase: Derived``, pods created together).
     """
 
     def __init__(
-        self, env: simpy.Environment, at: float, priority: EventPriority = NORMAL
+        self, env: simpy.Environment, at: float, priority: float = NORMAL
     ) -> None:
         # As simpy.Timeout does, at ``at`` instead of ``now + delay``
         # (Environment.schedule pushes (time, priority, id, event) the same way).
         super().__init__(env)
         self._ok = True
         self._value = None
-        heappush(env._queue, (max(at, env.now), priority, next(env._eid), self))
+        queue: list[Any] = env._queue  # simpy types priorities as int
+        heappush(queue, (max(at, env.now), priority, next(env._eid), self))
