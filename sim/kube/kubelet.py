@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 
+import numpy as np
 import simpy
 
 from sim.kube.apiserver import ApiServer, PodObject
@@ -25,7 +26,12 @@ from sim.kube.kuberuntime import (
 from sim.kube.log import SimLogger
 from sim.kube.prober.manager import ProbeManager
 from sim.kube.prober.results import Result, Update
-from sim.kube.runtime import PLEG, ContainerRuntime, ContainerState
+from sim.kube.runtime import (
+    PLEG,
+    ContainerInstance,
+    ContainerRuntime,
+    ContainerState,
+)
 from sim.kube.status import (
     PodStatus,
     StatusManager,
@@ -46,43 +52,106 @@ ERROR_RETRY_SECONDS = 10.0
 JITTER_FACTOR = 0.5
 
 
+_UPDATE = "update"
+_WAKE = "wake"
+
+
 class PodWorker:
-    """Serialises the syncs of one pod and re-queues it after each (R11)."""
+    """Serialises the syncs of one pod and re-queues it after each (R11).
+
+    Fast path: after a sync that found nothing to do, with every container
+    running, started and ready, the periodic re-syncs (R11.2) would only repeat
+    it. The worker then sleeps until something asks for a sync (a pod update, a
+    PLEG event, a probe result) and accounts for the periodic syncs it skipped by
+    drawing their jitters from its own stream, so its schedule goes on exactly as
+    if they had run.
+    """
 
     def __init__(self, kubelet: Kubelet, pod: PodObject) -> None:
         self.kubelet = kubelet
         self.env = kubelet.env
         self.pod = pod
+        # R11.2's jitters come from a stream of their own: skipped syncs would
+        # otherwise shift every later draw of the pod.
+        self.rng = kubelet.streams.stream(f"pod-worker/{pod.name}")
         self._pending = True
         self._sleeping = False
+        self._idle = False
         self.process = self.env.process(self.run())
 
     def update(self) -> None:
         """Ask for a sync now, or right after the one in progress (UpdatePod)."""
         if self._sleeping:
             self._sleeping = False
-            self.process.interrupt()
+            self.process.interrupt(_UPDATE)
             return
         self._pending = True
+
+    def wake(self) -> None:
+        """The runtime changed under an idle pod: periodic syncs matter again.
+
+        A container that exits is seen by the next periodic sync even before the
+        PLEG reports it, so the skipped schedule resumes (no sync now).
+        """
+        if self._sleeping and self._idle:
+            self._sleeping = False
+            self.process.interrupt(_WAKE)
 
     def run(self) -> Generator[simpy.Event, object, None]:
         """The worker's process: wait for work, sync, re-queue, repeat."""
         env = self.env
+        kubelet = self.kubelet
         due_at = env.now
         while True:
-            if not self._pending:
+            if not self._pending and self._idle:
+                due_at, cause = yield from self._sleep_through_idle_syncs(due_at)
+                self._idle = False
+                if cause == _WAKE:
+                    continue
+            elif not self._pending:
                 self._sleeping = True
                 try:
-                    yield env.timeout(self.kubelet.ticker_at_or_after(due_at) - env.now)
+                    yield env.timeout(kubelet.ticker_at_or_after(due_at) - env.now)
                     self._sleeping = False
                 except simpy.Interrupt:
                     pass
             self._pending = False
 
-            result = yield from self.kubelet.sync(self.pod)
+            began, events = env.now, kubelet.events_recorded()
+            result = yield from kubelet.sync(self.pod)
             if result.outcome is SyncOutcome.DONE:
                 return
-            due_at = env.now + self.kubelet.requeue_delay(self.pod, result)
+            due_at = env.now + kubelet.requeue_delay(self.pod, result, self.rng)
+            self._idle = (
+                kubelet.fast_path
+                and result.outcome is SyncOutcome.OK
+                and result.idle
+                and env.now == began
+                and kubelet.events_recorded() == events
+                and kubelet.pod_is_steady(self.pod)
+            )
+
+    def _sleep_through_idle_syncs(
+        self, due_at: float
+    ) -> Generator[simpy.Event, object, tuple[float, str]]:
+        """Sleep until ``update`` or ``wake``; return when the next sync is due."""
+        env = self.env
+        kubelet = self.kubelet
+        self._sleeping = True
+        cause = _UPDATE
+        try:
+            yield env.event()  # never triggered: only an interrupt ends the sleep
+        except simpy.Interrupt as interrupt:
+            cause = str(interrupt.cause)
+        # R11.2: every periodic sync due up to now ran, found nothing to do and
+        # re-queued itself. One due at this very instant came first: its timer was
+        # set long before whatever asked for this sync.
+        ok = SyncResult(SyncOutcome.OK)
+        at = kubelet.ticker_at_or_after(due_at)
+        while at <= env.now:
+            due_at = at + kubelet.requeue_delay(self.pod, ok, self.rng)
+            at = kubelet.ticker_at_or_after(due_at)
+        return due_at, cause
 
 
 class Kubelet:
@@ -105,6 +174,7 @@ class Kubelet:
         self.apiserver = apiserver
         self.recorder = recorder
         self.log = SimLogger(env, "kubelet")
+        self.streams = streams
         rng = streams.stream("kubelet")
 
         # The kubelet started before the scenario; its tickers have random phases.
@@ -124,6 +194,8 @@ class Kubelet:
             self.cluster.probe_grid_phase,
             fast_path,
         )
+        # The fast path of the pod workers follows the prober's (see PodWorker).
+        self.fast_path = self.probe_manager.fast_path
         self.applications: dict[tuple[str, str], Application] = {}
         self.images = ImageManager(env, self.cluster, scenario.registries, recorder)
         self.runtime_manager = KubeGenericRuntimeManager(
@@ -137,6 +209,7 @@ class Kubelet:
             self.images,
         )
         self.workers: dict[str, PodWorker] = {}
+        self.runtime.exit_listeners.append(self._on_exit)
         self.pods: dict[str, PodObject] = {}
         apiserver.watch(self._on_pod_change)
 
@@ -147,10 +220,10 @@ class Kubelet:
         k = math.ceil((t - self.ticker_phase) / SYNC_TICKER_PERIOD_SECONDS)
         return self.ticker_phase + k * SYNC_TICKER_PERIOD_SECONDS
 
-    def requeue_delay(self, pod: PodObject, result: SyncResult) -> float:
+    def requeue_delay(
+        self, pod: PodObject, result: SyncResult, rng: np.random.Generator
+    ) -> float:
         """R11.2: delay before a pod is due again after a sync."""
-        rng = pod.rng
-
         # R6.3 (1.35+): a back-off error re-queues at the expiry, jittered.
         if (
             result.outcome is SyncOutcome.BACKOFF
@@ -170,6 +243,25 @@ class Kubelet:
         frequency = self.cluster.sync_frequency_seconds
         return frequency * (1.0 + JITTER_FACTOR * rng.random())
 
+    def events_recorded(self) -> int:
+        """How many events the log holds (to tell that a sync recorded none)."""
+        return len(getattr(self.recorder, "events", ()))
+
+    def pod_is_steady(self, pod: PodObject) -> bool:
+        """Whether a sync now would find every container running, started and ready.
+
+        A periodic sync of such a pod stores the same status and starts, kills and
+        triggers nothing (R3.9 triggers readiness only for a container not ready).
+        """
+        if pod.deletion_timestamp is not None:
+            return False
+        status = self.status_manager.get(pod.uid)
+        if status is None or status.phase.terminal:
+            return False
+        return all(
+            c.running and c.started and c.ready for c in status.containers.values()
+        )
+
     # Triggers.
 
     def _on_pod_change(self, pod: PodObject) -> None:
@@ -187,6 +279,11 @@ class Kubelet:
             return
         self.status_manager.refresh_conditions(pod)
         self.workers[pod.uid].update()
+
+    def _on_exit(self, instance: ContainerInstance) -> None:
+        worker = self.workers.get(instance.pod_uid)
+        if worker is not None:
+            worker.wake()
 
     def _on_pleg_event(self, pod_uid: str) -> None:
         worker = self.workers.get(pod_uid)

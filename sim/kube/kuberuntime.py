@@ -58,6 +58,8 @@ class SyncResult:
 
     outcome: SyncOutcome
     backoff_expiry: float = math.inf
+    # Nothing to kill or start: the sync changed nothing in the runtime.
+    idle: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,9 @@ class KubeGenericRuntimeManager:
             self.results[ProbeType.LIVENESS],
             self.results[ProbeType.STARTUP],
         )
+
+        if not (actions.kill_pod or actions.kill or actions.start):
+            return SyncResult(SyncOutcome.OK, idle=True)
 
         # R5.3: the whole pod goes, with the pod-level grace period.
         if actions.kill_pod:

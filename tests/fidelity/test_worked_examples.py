@@ -76,11 +76,13 @@ def assert_within(values: list[float], low: float, high: float, what: str) -> No
     assert not bad, f"{what}: {len(bad)} runs outside [{low}, {high}): {bad[:10]}"
 
 
-def assert_spread(values: list[float], low: float, high: float, what: str) -> None:
+def assert_spread(
+    values: list[float], low: float, high: float, what: str, spread: float = SPREAD
+) -> None:
     width = max(values) - min(values)
-    assert width >= SPREAD * (high - low), (
+    assert width >= spread * (high - low), (
         f"{what}: runs span only [{min(values):.3f}, {max(values):.3f}], "
-        f"less than {SPREAD:.0%} of [{low}, {high})"
+        f"less than {spread:.0%} of [{low}, {high})"
     )
 
 
@@ -241,7 +243,9 @@ def test_12_2_crashloop_at_fourth_kill_pre_1_35() -> None:
     # PLEG sync, then two retries on the U[10, 15) s grid: start 20-31 s later.
     waits = _crashloop_after_kill(EX2, "1.34", 150.0, 4)
     assert_within(waits, 20, 31 + 2 * TICKER + START_LATENCY, "12.2 back-off wait")
-    assert_spread(waits, 20, 31, "12.2 back-off wait")
+    # The wait holds a sum of two U[10, 15) jitters: a triangular law, whose ends
+    # are rare; 200 runs span 8.5-9.5 s of the 11 s window, so ask for 70%.
+    assert_spread(waits, 20, 31, "12.2 back-off wait", spread=0.7)
 
 
 # 12.3 TCP readiness (D=5, P=10) and liveness (D=15, P=20) on goproxy.
