@@ -28,7 +28,7 @@ import simpy
 from simpy.events import URGENT
 
 import sim
-from sim.kube.prober.worker import _At
+from sim.kube.clock import At
 from sim.kube.streams import AttemptStream, attempt_stream
 
 IMAGE = "registry.example.com/app:1"
@@ -352,7 +352,7 @@ def test_a_wait_ends_at_its_own_instant_where_no_delay_reaches_it():
     delay = at - env.now
     nearest = (np.nextafter(delay, 0), delay, np.nextafter(delay, 9))
     assert all(env.now + d != at for d in nearest)
-    env.run(_At(env, at, URGENT))
+    env.run(At(env, at, URGENT))
     assert env.now == at
 
 

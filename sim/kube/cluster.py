@@ -55,7 +55,12 @@ class Cluster:
         # Services: the EndpointSlice controller feeds kube-proxy, which routes
         # the scenario's traffic.
         self.proxy = KubeProxy(
-            self.env, scenario.endpoints, self.streams.stream("kube-proxy"), recorder
+            self.env,
+            scenario.endpoints,
+            self.streams.stream("kube-proxy"),
+            recorder,
+            apply_rng=self.streams.stream("kube-proxy/apply"),
+            fast_path=self.kubelet.fast_path,
         )
         self.endpoints = EndpointSliceController(
             self.env,

@@ -9,11 +9,14 @@ none, to one that is serving and terminating (ProxyTerminatingEndpoints).
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Callable, Generator
 
 import numpy as np
 import simpy
 
+from sim.kube.clock import At
 from sim.kube.controllers.endpointslice import Endpoint
 from sim.kube.log import SimLogger
 from sim.scenario.document import EndpointsSpec
@@ -29,10 +32,16 @@ class KubeProxy:
         spec: EndpointsSpec,
         rng: np.random.Generator,
         recorder: Recorder,
+        apply_rng: np.random.Generator | None = None,
+        fast_path: bool = False,
     ) -> None:
         self.env = env
         self.spec = spec
         self.rng = rng
+        # Programming latencies come from a stream of their own, so that resyncs
+        # skipped by the fast path shift no other draw.
+        self.apply_rng = rng if apply_rng is None else apply_rng
+        self.fast_path = fast_path
         self.recorder = recorder
         self.log = SimLogger(env, "proxy")
         self.rules: dict[str, tuple[Endpoint, ...]] = {}
@@ -44,11 +53,17 @@ class KubeProxy:
         # Called, per Service, just before its routable endpoints change (batched
         # traffic settles the requests that arrived under the old rules).
         self.before_change: dict[str, list[Callable[[], None]]] = {}
-        if spec.proxy_sync_seconds > 0:
-            env.process(self._periodic())
+        # The periodic resync: the index of its next tick, and whether it sleeps
+        # over its ticks (fast path).
+        self._next_tick = 1
+        self._idle = False
+        self._periodic_process = (
+            env.process(self._periodic()) if spec.proxy_sync_seconds > 0 else None
+        )
 
     def slice_changed(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
         """R9.4: an EndpointSlice changed: program it at the next allowed sync."""
+        self._catch_up()
         self._desired[service] = endpoints
         if self._pending:
             return
@@ -63,18 +78,55 @@ class KubeProxy:
         self._last_sync = self.env.now
         self._pending = False
         desired = dict(self._desired)
-        yield self.env.timeout(self.spec.proxy_apply_latency.sample(self.rng))
+        yield self.env.timeout(self.spec.proxy_apply_latency.sample(self.apply_rng))
         for service, endpoints in desired.items():
             self._program(service, endpoints)
 
     def _periodic(self) -> Generator[simpy.Event, object, None]:
         # R9.4: a full resync every syncPeriod; it changes nothing by itself but,
-        # like any sync, delays the next one by minSyncPeriod.
+        # like any sync, delays the next one by minSyncPeriod. Tick k is at
+        # k * syncPeriod exactly, so skipped ticks can be counted.
+        period = self.spec.proxy_sync_seconds
         while True:
-            yield self.env.timeout(self.spec.proxy_sync_seconds)
+            # Fast path: while the rules are what the slices say, a resync would
+            # reprogram the same rules: sleep until a slice changes (_catch_up).
+            if self.fast_path and self._in_sync():
+                self._idle = True
+                with contextlib.suppress(simpy.Interrupt):
+                    yield self.env.event()  # never triggered: _catch_up interrupts
+                continue
+            yield At(self.env, self._next_tick * period)
+            self._next_tick += 1
             if not self._pending:
                 self._pending = True
                 self.env.process(self._sync())
+
+    def _in_sync(self) -> bool:
+        return not self._pending and self._desired == self.rules
+
+    def _catch_up(self) -> None:
+        """Account for the resyncs skipped while idle, as if each had run.
+
+        Each began at its tick (no sync was pending or recent), drew its
+        programming latency and reprogrammed the same rules. A tick at this very
+        instant came first: its timer was set a whole period ago.
+        """
+        if not self._idle:
+            return
+        self._idle = False
+        period, now = self.spec.proxy_sync_seconds, self.env.now
+        last = math.floor(now / period)
+        while (last + 1) * period <= now:
+            last += 1
+        while last * period > now:
+            last -= 1
+        skipped = last - self._next_tick + 1
+        if skipped > 0:
+            self.spec.proxy_apply_latency.samples(self.apply_rng, skipped)
+            self._last_sync = last * period
+            self._next_tick = last + 1
+        assert self._periodic_process is not None
+        self._periodic_process.interrupt()
 
     def _program(self, service: str, endpoints: tuple[Endpoint, ...]) -> None:
         before = self._routable.get(service, ())

@@ -26,15 +26,15 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 from dataclasses import dataclass
-from heapq import heappush
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, URGENT
+from simpy.events import URGENT
 
 from sim.kube.apiserver import PodObject
 from sim.kube.application import EXEC_LATENCY
+from sim.kube.clock import At
 from sim.kube.prober.prober import (
     AttemptDraws,
     ProbeOutcome,
@@ -138,7 +138,8 @@ class ProbeWorker:
         # R3.3: the ticker, as its anchor and the index of its next tick.
         self._anchor = 0.0
         self._tick_index = 0
-        # Ticks due at one instant run in the order the workers were made (_At).
+        # Ticks due at one instant run in the order the workers were made (see
+        # the tick order note at the end).
         self.tick_priority = URGENT - 1 + manager.workers_made * 2.0**-30
         self.process = self.env.process(self.run())
 
@@ -182,7 +183,7 @@ class ProbeWorker:
     def _wait(self, at: float) -> Generator[simpy.Event, object, str]:
         self._waiting = True
         try:
-            yield _At(self.env, at, self.tick_priority)
+            yield At(self.env, at, self.tick_priority)
         except simpy.Interrupt as interrupt:
             return str(interrupt.cause)
         self._waiting = False
@@ -256,7 +257,8 @@ class ProbeWorker:
                 return _TICK
 
             # Woken early: the ticks up to now were skipped (a tick at this very
-            # instant came first, see _At), the later ones are not.
+            # instant came first: the tick order note at the end), the later ones
+            # are not.
             first = skip.first_tick_index
             done = max(math.floor((env.now - self._tick(first)) / period) + 1, 0)
             # The division may round across a tick: settle on the ticks' own times.
@@ -501,9 +503,9 @@ class ProbeWorker:
         if remaining > 0 and not died_already:
             exited = instance.exited
             if target.alive and exited is not None:
-                yield _At(env, ends) | exited
+                yield At(env, ends) | exited
             else:
-                yield _At(env, ends)
+                yield At(env, ends)
 
         # The process died during the attempt: the connection or exec session ends
         # with it, at that moment.
@@ -600,35 +602,19 @@ def _scaled(distribution: Distribution, raw: np.ndarray) -> np.ndarray:
     return np.full(len(raw), distribution.a)
 
 
-class _At(simpy.Event):
-    """A timeout that ends at the absolute time ``at``; ticks come before others.
-
-    ``now + (at - now)``, which ``env.timeout`` computes, can miss ``at`` by a
-    rounding step that depends on ``now``, and no delay may hit it (the sum of two
-    floats rounds to even). Ticks (R3.3) and the ends of attempts are therefore
-    scheduled at their own times, so a worker that skipped ticks (the fast path)
-    logs the same instants as one that ran them all.
-
-    Two things due at the same instant (a tick and the end of another probe's
-    attempt, say, when two probes share a period and a start) would otherwise run
-    in the order their events were made, an accident of the run's history. Ticks
-    come first (a priority below URGENT), so at any instant every due tick runs,
-    and its attempt reads the state, before a normal event changes that state. This
-    makes the order a rule that a worker skipping ticks can follow: woken at the
-    instant of a tick, it counts that tick as already run. Ticks due at one instant
-    run in the order their workers were made (``ProbeWorker.tick_priority``), not
-    in the order they were scheduled, which the fast path changes: so the same
-    seed gives the same log with and without it, even where ticks of two pods
-    coincide (``probeGridPhase: Derived``, pods created together).
-    """
-
-    def __init__(
-        self, env: simpy.Environment, at: float, priority: float = NORMAL
-    ) -> None:
-        # As simpy.Timeout does, at ``at`` instead of ``now + delay``
-        # (Environment.schedule pushes (time, priority, id, event) the same way).
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        queue: list[Any] = env._queue  # simpy types priorities as int
-        heappush(queue, (max(at, env.now), priority, next(env._eid), self))
+# Tick order. Ticks (R3.3) and the ends of attempts are scheduled at their own
+# times (sim.kube.clock.At): ``env.timeout`` can miss them by a rounding step, and
+# no delay may hit them (the sum of two floats rounds to even), so a worker that
+# skipped ticks (the fast path) logs the same instants as one that ran them all.
+#
+# Two things due at the same instant (a tick and the end of another probe's
+# attempt, say, when two probes share a period and a start) would otherwise run
+# in the order their events were made, an accident of the run's history. Ticks
+# come first (a priority below URGENT), so at any instant every due tick runs,
+# and its attempt reads the state, before a normal event changes that state. This
+# makes the order a rule that a worker skipping ticks can follow: woken at the
+# instant of a tick, it counts that tick as already run. Ticks due at one instant
+# run in the order their workers were made (``ProbeWorker.tick_priority``), not
+# in the order they were scheduled, which the fast path changes: so the same
+# seed gives the same log with and without it, even where ticks of two pods
+# coincide (``probeGridPhase: Derived``, pods created together).
