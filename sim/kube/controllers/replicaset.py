@@ -64,6 +64,7 @@ def safe_encode(text: str) -> str:
     return "".join(NAME_ALPHABET[ord(ch) % len(NAME_ALPHABET)] for ch in text)
 
 
+@functools.lru_cache(maxsize=1024)
 def pod_template_hash(template: Pod) -> str:
     """controller.ComputeHash: the 10-character ``pod-template-hash`` of a template.
 
@@ -72,7 +73,8 @@ def pod_template_hash(template: Pod) -> str:
     ``repr`` of the dataclass (its source line left out, so moving a manifest
     around does not change the hash), and the decimal is zero-padded to 10 digits so
     every hash has 10 characters (Kubernetes' are 10 characters for 77 % of hashes,
-    shorter for the rest).
+    shorter for the rest). Templates are frozen, so each hash is computed once
+    (the Deployment controller asks at every sync).
     """
     printed = repr(dataclasses.replace(template, source_line=0))
     return safe_encode(f"{fnv32a(printed.encode()):010d}")
