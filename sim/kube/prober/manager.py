@@ -22,7 +22,7 @@ from sim.kube.runtime import ContainerRuntime
 from sim.kube.status import PodStatus, StatusManager
 from sim.kube.versions import KubeletFeatures
 from sim.scenario.document import ProbeGridPhase
-from sim.scenario.spec import ProbeType
+from sim.scenario.spec import ProbeType, RestartPolicy
 from sim.trace import Recorder, RecordLevel
 
 WorkerKey = tuple[str, str, ProbeType]
@@ -86,8 +86,22 @@ class ProbeManager:
         return period_seconds
 
     def add_pod(self, pod: PodObject) -> None:
-        """R3.1: make sure every probe of the pod has a worker (idempotent)."""
+        """R3.1: make sure every probe of the pod has a worker (idempotent).
+
+        A worker ends once its container has terminated under ``restartPolicy:
+        Never`` (R3.4 (6)). SyncPod calls AddPod at every sync, and upstream makes a
+        new worker, which stores Failure for the dead container and ends at its
+        first attempt; a liveness Failure asks for another sync. The real pod
+        worker waits for a newer PLEG cache first (a relist, about a second), but
+        probesim syncs at once ("Left out" in docs/fidelity.md), so this would loop
+        forever at one instant. Such a worker would change nothing: it is not made.
+        """
+        status = self.status_manager.get(pod.uid)
+        never = pod.pod.restart_policy is RestartPolicy.NEVER
         for container in pod.pod.containers:
+            c = status.containers.get(container.name) if status else None
+            if never and c is not None and c.terminated:
+                continue
             for probe_type in ProbeType:
                 probe = container.probe(probe_type)
                 key = (pod.uid, container.name, probe_type)
