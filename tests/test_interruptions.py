@@ -51,7 +51,8 @@ LAUNCH = textwrap.dedent(
     sys.exit(main(sys.argv[1:]))
     """
 )
-# 4 points x 4 replications of a 2-hour run: a few seconds on two workers.
+# 4 points x 4 replications of a 200-hour run (its liveness probe's latency tail
+# keeps the fast path busy: a few tenths of a second a run): seconds on two workers.
 SWEEP = textwrap.dedent(
     f"""\
     apiVersion: probesim/v1alpha1
@@ -66,7 +67,7 @@ SWEEP = textwrap.dedent(
         name: period
         values: [2, 4, 6, 8]
       - path: duration
-        values: [2h]
+        values: [200h]
       metrics: [fault_to_kill_seconds, restarts]
     """
 )
