@@ -1075,20 +1075,32 @@ def carried_failures(
 
     As ``tests/test_properties.py`` states it (R3.6): the run is not reset on a
     container change, only by a Success (or Warning) or when a Failure is
-    published (R3.7); errors are discarded.
+    published (R3.7); errors are discarded. Unlike there, attempts are placed
+    where they began (end minus ``duration``), not where they were logged: an
+    attempt begun on the old instance (dead, but still Running in the cached
+    status, R4.5) can end, and be logged with the new count, after the new
+    instance started; its failure counts toward the run the new one inherits.
+    An attempt begun at the very instant of a start is taken as before it.
     """
-    run = 0
-    carried: dict[int, int] = {}
+    marks: list[tuple[float, int, str, int]] = []
     for row in events.itertuples(index=False):
         if row.reason == Reason.STARTED.value:
-            carried[int(row.restart_count)] = run
+            marks.append((float(row.time), 1, "started", int(row.restart_count)))
         elif row.reason == Reason.PROBE.value and row.probe == probe:
-            if row.result == "failure":
-                run += 1
-                if run >= threshold:
-                    run = 0
-            elif row.result in ("success", "warning"):
+            took = DURATION.search(str(row.message))
+            began = float(row.time) - (float(took.group(1)) if took else 0.0)
+            marks.append((began, 0, str(row.result), 0))
+    run = 0
+    carried: dict[int, int] = {}
+    for _, _, what, instance in sorted(marks, key=lambda m: (m[0], m[1])):
+        if what == "started":
+            carried[instance] = run
+        elif what == "failure":
+            run += 1
+            if run >= threshold:
                 run = 0
+        elif what in ("success", "warning"):
+            run = 0
     return carried
 
 
