@@ -507,3 +507,43 @@ def test_random_behaviour_metric_distributions_agree():
         finite_ticks = ticks[column][np.isfinite(ticks[column])].to_numpy(float)
         p_value = _ks_p_value(finite_fast, finite_ticks)
         assert p_value > 0.001, (column, p_value)
+
+
+HANG_MID_ATTEMPT = (
+    WEB_POD
+    + """\
+    livenessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 2
+      timeoutSeconds: 1
+---
+apiVersion: probesim/v1alpha1
+kind: Scenario
+metadata: {name: hang-mid-attempt}
+spec:
+  duration: 6m
+  behaviours:
+  - container: app
+    http:
+    - port: 8080
+      latency: {median: 50ms, p99: 800ms}
+      responses: [{status: 200}]
+  actions:
+  - {at: 3m, fault: {pod: web, container: app, hang: {for: 30s}}}
+  - {at: %s, fault: {pod: web, container: app, recover: {}}}
+"""
+)
+
+
+@pytest.mark.parametrize("recover", ["200s", "200100ms"])
+def test_a_fault_during_a_skipped_attempt_does_not_reach_back(recover):
+    """An attempt begun before a hang (or a recovery) is answered as of its start.
+
+    The fault wakes the worker while a skipped attempt would still be in flight;
+    replayed from its start time, it must not see the fault that came after it.
+    """
+    scenario = sim.Scenario.from_yaml(HANG_MID_ATTEMPT % recover)
+    for seed in range(12):
+        fast = sim.simulate(scenario, seed=seed, record="changes", fast_path=True)
+        ticks = sim.simulate(scenario, seed=seed, record="changes", fast_path=False)
+        _assert_same_run(fast, ticks)

@@ -102,7 +102,8 @@ class Application:
         self.behaviour = behaviour or Behaviour(container=container.name)
         self.rng = rng
         self._ports = {p.name: p.container_port for p in container.ports if p.name}
-        self._hang: tuple[str, float] | None = None
+        # (instance, start, end): requests begun in [start, end) get no answer.
+        self._hang: tuple[str, float, float] | None = None
         self._slow: list[tuple[float, float, Distribution]] = []
         self._arrivals: deque[float] = deque()
         self._boundaries = _uptime_boundaries(self.behaviour)
@@ -112,15 +113,19 @@ class Application:
     def apply_fault(self, fault: Fault, now: float, instance_id: str) -> None:
         """Start a hang or slow-down, or end them (``recover``)."""
         if fault.kind is FaultKind.HANG:
-            self._hang = (instance_id, now + fault.for_seconds)
+            self._hang = (instance_id, now, now + fault.for_seconds)
             return
 
         if fault.kind is FaultKind.SLOW:
             self._slow.append((now, now + fault.for_seconds, fault.latency))
             return
 
+        # A request begun before the recovery still saw the hang (an attempt the
+        # fast path replays from its start asks about that earlier time).
         if fault.kind is FaultKind.RECOVER:
-            self._hang = None
+            if self._hang is not None:
+                instance, start, end = self._hang
+                self._hang = (instance, start, min(end, now))
             self._slow = [(start, now, lat) for start, end, lat in self._slow]
 
     def hung(self, instance_id: str, now: float) -> bool:
@@ -128,7 +133,7 @@ class Application:
         return (
             self._hang is not None
             and self._hang[0] == instance_id
-            and now < self._hang[1]
+            and self._hang[1] <= now < self._hang[2]
         )
 
     def _extra_latency(self, now: float, rng: RandomSource | None = None) -> float:
@@ -155,8 +160,8 @@ class Application:
             self._boundaries[after] if after < len(self._boundaries) else math.inf
         )
         time_horizon = math.inf
-        if self._hang is not None and now < self._hang[1]:
-            time_horizon = self._hang[1]
+        if self._hang is not None and now < self._hang[2]:
+            time_horizon = self._hang[2]
         return uptime_horizon, time_horizon
 
     # Load (issue: load-coupled latency).
