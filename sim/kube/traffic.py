@@ -35,7 +35,7 @@ from sim.kube.controllers.endpointslice import Endpoint
 from sim.kube.proxy import KubeProxy
 from sim.kube.runtime import ContainerInstance, ContainerRuntime
 from sim.scenario.behaviour import Phase, phase_at
-from sim.scenario.document import Arrivals, TrafficSpec
+from sim.scenario.document import Arrivals, TrafficPhase, TrafficSpec
 from sim.scenario.spec import Service
 from sim.trace import EventRecord, Reason, Recorder, RequestCount, RequestOutcome
 
@@ -117,17 +117,21 @@ class TrafficGenerator:
         else:
             env.process(self.run())
 
+    def _busy_phases(self) -> list[tuple[TrafficPhase, float | None]]:
+        """The phases that send requests, each with its end (None: the run's)."""
+        phases = self.spec.phases
+        ends = [p.from_seconds for p in phases[1:]] + [None]
+        return [
+            (phase, end)
+            for phase, end in zip(phases, ends, strict=True)
+            if phase.rate_per_second > 0
+        ]
+
     def run(self) -> Generator[simpy.Event, object, None]:
         """Arrivals, phase by phase, for the whole run."""
-        phases = self.spec.phases
-        for index, phase in enumerate(phases):
-            end = phases[index + 1].from_seconds if index + 1 < len(phases) else None
+        for phase, end in self._busy_phases():
             if self.env.now < phase.from_seconds:
                 yield self.env.timeout(phase.from_seconds - self.env.now)
-            if phase.rate_per_second <= 0:
-                if end is None:
-                    return
-                continue
             mean_gap = 1.0 / phase.rate_per_second
             start, arrivals, at = self.env.now, 0, self.env.now
             while True:
@@ -186,15 +190,9 @@ class TrafficGenerator:
 
     def run_batched(self) -> Generator[simpy.Event, object, None]:
         """Arrivals, phase by phase, drawn a batch at a time and settled after it."""
-        phases = self.spec.phases
-        for index, phase in enumerate(phases):
-            end = phases[index + 1].from_seconds if index + 1 < len(phases) else None
+        for phase, end in self._busy_phases():
             if self.env.now < phase.from_seconds:
                 yield self.env.timeout(phase.from_seconds - self.env.now)
-            if phase.rate_per_second <= 0:
-                if end is None:
-                    return
-                continue
             rate = phase.rate_per_second
             start, arrivals = self.env.now, 0
             while True:
