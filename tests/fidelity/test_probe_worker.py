@@ -177,6 +177,17 @@ def test_r3_2_start_jitter_right_after_kubelet_start(uptime: str) -> None:
     assert len(set(phases)) >= 35
 
 
+@pytest.mark.parametrize("seed", range(20))
+def test_r3_2_after_the_start_sleep_attempts_are_a_period_apart(seed: int) -> None:
+    # The sleep may end after the container started: the attempt at once then
+    # probes it, and the next comes a whole period later, even with the Uniform
+    # grid phase (which would otherwise draw a first tick within the period).
+    scn = scenario(TCP_LIVENESS.format(p=19), uptime="1s", duration=120, grid="Uniform")
+    gaps = pd.Series(times(probes(events(scn, seed), "liveness"))).diff().dropna()
+    assert len(gaps) >= 4
+    assert gaps.to_list() == approx_list([19.0] * len(gaps))
+
+
 # R3.3: one attempt per tick; a slow attempt is followed at once by the next.
 
 

@@ -196,12 +196,19 @@ class ProbeWorker:
 
         # R3.2: a worker born within one period of the kubelet start sleeps U[0, P).
         # The sleep is not interruptible: triggers wait in their buffer of one.
-        if self.manager.start_jitter(period):
+        jittered = self.manager.start_jitter(period)
+        if jittered:
             yield env.timeout(self.pod.rng.uniform(0.0, period))
 
         # R3.3: one attempt at once, then one per tick of a ticker anchored here,
-        # or (Uniform grid phase) at a random point of the first period.
-        self._anchor = env.now + self.manager.first_tick_delay(period, self.pod.rng)
+        # or (Uniform grid phase) at a random point of the first period. After the
+        # R3.2 sleep the grid is already at a random phase, and the attempt at once
+        # may probe a running container: the plain ticker keeps the next attempt a
+        # whole period away, as on a node.
+        delay = (
+            period if jittered else self.manager.first_tick_delay(period, self.pod.rng)
+        )
+        self._anchor = env.now + delay
         self._tick_index = 0
         while not self.stopped:
             keep_going = yield from self.do_probe()
