@@ -345,6 +345,97 @@ def test_ticks_due_together_keep_their_order_with_the_fast_path():
         assert fast.events.to_csv() == ticks.events.to_csv(), seed
 
 
+# kube-proxy with minSyncPeriod equal to syncPeriod: a resync tick can fall a
+# rounding step inside minSyncPeriod of the previous sync, which then begins a
+# little after its tick, and the next one after that. The fast path took every
+# skipped resync to begin on its tick, so routing changes came a rounding step
+# apart (0.827 against 0.8270000000000006). Found by tests/test_fuzz_model.py.
+DRAGGED_SYNCS = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: app
+        image: {IMAGE}
+        ports: [{{name: http, containerPort: 8080}}]
+        readinessProbe:
+          httpGet: {{path: /healthz, port: 8080}}
+          periodSeconds: 3
+          failureThreshold: 1
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: probesim/v1alpha1
+kind: Scenario
+metadata: {{name: dragged-syncs}}
+spec:
+  duration: 120s
+  behaviours:
+  - container: app
+    pod: web
+    http:
+    - port: http
+      responses: [{{status: 200, flaky: {{probability: 0.3}}}}]
+  endpoints:
+    controllerDelay: 0ms
+    proxyMinSyncPeriod: %s
+    proxySyncPeriod: %s
+    proxyApplyLatency: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("min_sync", "sync", "apply"),
+    [
+        ("0.011s", "0.011s", "2ms"),  # the fuzzed case
+        ("0.1s", "0.1s", "150ms"),  # programming outlasts the period
+        ("5ms", "11ms", "30ms"),
+        ("0s", "0.5s", "1ms"),
+    ],
+)
+def test_skipped_proxy_resyncs_begin_when_the_ticks_would_have(min_sync, sync, apply):
+    scenario = sim.Scenario.from_yaml(DRAGGED_SYNCS % (min_sync, sync, apply))
+    for seed in range(8):
+        fast = sim.simulate(scenario, seed=seed, record="changes", fast_path=True)
+        ticks = sim.simulate(scenario, seed=seed, record="changes", fast_path=False)
+        assert (ticks.events["reason"] == "ProxyRouting").sum() > 2
+        _assert_same_run(fast, ticks)
+
+
+def test_kube_proxy_sleeps_while_its_rules_match_the_slices(monkeypatch):
+    """Resyncs between slice changes are skipped, not only those before the first."""
+    from sim.kube.proxy import KubeProxy
+
+    syncs = {"count": 0}
+    original = KubeProxy._sync
+
+    def counted(self):
+        syncs["count"] += 1
+        return original(self)
+
+    monkeypatch.setattr(KubeProxy, "_sync", counted)
+    text = DRAGGED_SYNCS % ("1s", "30s", "50ms")
+    text = text.replace("120s", "1h").replace("probability: 0.3", "probability: 0.001")
+    scenario = sim.Scenario.from_yaml(text)
+    fast = sim.simulate(scenario, seed=3, record="metrics", fast_path=True)
+    fast_syncs, syncs["count"] = syncs["count"], 0
+    ticks = sim.simulate(scenario, seed=3, record="metrics", fast_path=False)
+    assert syncs["count"] >= 120, syncs  # a resync every 30 s for an hour
+    assert fast_syncs < syncs["count"] / 2, (fast_syncs, syncs["count"])
+    _assert_same_run(fast, ticks)
+
+
 def test_a_wait_ends_at_its_own_instant_where_no_delay_reaches_it():
     # 2.669247386311507 + d is never 7.4353296877090065 (the sum rounds to even).
     env = simpy.Environment(initial_time=2.669247386311507)
