@@ -60,9 +60,9 @@ def measure_one(pods: int, duration_seconds: float) -> dict[str, Any]:
     simulate_kib = peak_rss_kib()
     frame, metrics = timed(lambda: result.metrics)
     requests: dict[str, int] = {}
-    for count in result.recorder.requests:
-        outcome = count.outcome.value
-        requests[outcome] = requests.get(outcome, 0) + count.count
+    for block in result.recorder.request_blocks:
+        for outcome, count in zip(block.outcomes, block.counts.tolist(), strict=True):
+            requests[outcome] = requests.get(outcome, 0) + count
     return {
         "pods": pods,
         "duration": duration_seconds,

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 
@@ -180,6 +182,47 @@ class RequestCount:
     count: int
 
 
+@dataclass(frozen=True, eq=False)
+class RequestCounts:
+    """The request counts of one Service, column by column.
+
+    Row i: ``counts[i]`` requests to ``service`` that arrived in second
+    ``seconds[i]``, went to pod ``pods[i]`` ("" when there was no endpoint) and
+    ended as ``outcomes[i]`` (a ``RequestOutcome`` value). A run at scale has
+    millions of rows, which would be as many ``RequestCount`` objects.
+    """
+
+    service: str
+    seconds: np.ndarray  # int64
+    pods: np.ndarray  # object: str
+    outcomes: np.ndarray  # object: str, RequestOutcome values
+    counts: np.ndarray  # int64
+
+    @classmethod
+    def of(cls, service: str, rows: list[RequestCount]) -> RequestCounts:
+        """The columns of ``rows`` (all of ``service``)."""
+        return cls(
+            service,
+            np.fromiter((c.second for c in rows), np.int64, len(rows)),
+            np.array([c.pod for c in rows], dtype=object),
+            np.array([c.outcome.value for c in rows], dtype=object),
+            np.fromiter((c.count for c in rows), np.int64, len(rows)),
+        )
+
+    def rows(self) -> list[RequestCount]:
+        """The counts as one ``RequestCount`` per row."""
+        return [
+            RequestCount(second, self.service, pod, RequestOutcome(outcome), count)
+            for second, pod, outcome, count in zip(
+                self.seconds.tolist(),
+                self.pods.tolist(),
+                self.outcomes.tolist(),
+                self.counts.tolist(),
+                strict=True,
+            )
+        ]
+
+
 # Events that happen once per probe attempt or per request.
 _PER_ATTEMPT = frozenset({Reason.PROBE, Reason.REQUEST})
 
@@ -195,8 +238,8 @@ class Recorder(Protocol):
     def record_status(self, status: PodStatusRecord) -> None:
         """Keep (or drop) one pod status as the API server now has it."""
 
-    def record_requests(self, counts: list[RequestCount]) -> None:
-        """Keep (or drop) request counts (written once, at the end of a run)."""
+    def record_requests(self, counts: RequestCounts) -> None:
+        """Keep (or drop) one Service's request counts (once, at the end of a run)."""
 
 
 class NullRecorder:
@@ -208,7 +251,7 @@ class NullRecorder:
     def record_status(self, status: PodStatusRecord) -> None:
         """Drop the status."""
 
-    def record_requests(self, counts: list[RequestCount]) -> None:
+    def record_requests(self, counts: RequestCounts) -> None:
         """Drop the counts."""
 
 
@@ -233,7 +276,7 @@ class ListRecorder:
         self.level = level
         self.events: list[EventRecord] = []
         self.statuses: list[PodStatusRecord] = []
-        self.requests: list[RequestCount] = []
+        self.request_blocks: list[RequestCounts] = []
         self._last_probe: dict[tuple[str, str, str], str] = {}
 
     def record(self, event: EventRecord) -> None:
@@ -252,26 +295,45 @@ class ListRecorder:
         """Append the status."""
         self.statuses.append(status)
 
-    def record_requests(self, counts: list[RequestCount]) -> None:
+    def record_requests(self, counts: RequestCounts) -> None:
         """Keep the counts."""
-        self.requests.extend(counts)
+        self.request_blocks.append(counts)
+        self.__dict__.pop("requests", None)
+
+    @cached_property
+    def requests(self) -> list[RequestCount]:
+        """Every request count, one object per row (in the order recorded)."""
+        return [row for block in self.request_blocks for row in block.rows()]
 
     def requests_frame(self, run: int = 0) -> pd.DataFrame:
         """Request counts per second, service, pod and outcome."""
-        rows = sorted(
-            self.requests, key=lambda c: (c.second, c.service, c.pod, c.outcome.value)
-        )
-        return pd.DataFrame(
+        blocks = self.request_blocks
+        n = sum(len(b.seconds) for b in blocks)
+
+        def column(name: str, dtype: type) -> np.ndarray:
+            parts = [getattr(b, name) for b in blocks]
+            return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+        services = np.empty(n, dtype=object)
+        at = 0
+        for block in blocks:
+            services[at : at + len(block.seconds)] = block.service
+            at += len(block.seconds)
+        frame = pd.DataFrame(
             {
-                "run": pd.Series([run] * len(rows), dtype="int64"),
-                "second": pd.Series([c.second for c in rows], dtype="int64"),
-                "service": pd.Series([c.service for c in rows], dtype="string"),
-                "pod": pd.Series([c.pod for c in rows], dtype="string"),
-                "outcome": pd.Series([c.outcome.value for c in rows], dtype="string"),
-                "count": pd.Series([c.count for c in rows], dtype="int64"),
+                "run": pd.Series(np.full(n, run, np.int64), dtype="int64"),
+                "second": pd.Series(column("seconds", np.int64), dtype="int64"),
+                "service": pd.Series(services, dtype="string"),
+                "pod": pd.Series(column("pods", object), dtype="string"),
+                "outcome": pd.Series(column("outcomes", object), dtype="string"),
+                "count": pd.Series(column("counts", np.int64), dtype="int64"),
             },
             columns=list(REQUEST_COLUMNS),
         )
+        frame = frame.sort_values(
+            ["second", "service", "pod", "outcome"], kind="mergesort"
+        )
+        return frame.reset_index(drop=True)
 
     def status_at(self, pod: str, time: float) -> PodStatusRecord | None:
         """The status of ``pod`` the API server held at ``time`` (None before)."""

@@ -37,7 +37,14 @@ from sim.kube.runtime import ContainerInstance, ContainerRuntime
 from sim.scenario.behaviour import Phase, phase_at
 from sim.scenario.document import Arrivals, TrafficPhase, TrafficSpec
 from sim.scenario.spec import Service
-from sim.trace import EventRecord, Reason, Recorder, RequestCount, RequestOutcome
+from sim.trace import (
+    EventRecord,
+    Reason,
+    Recorder,
+    RequestCount,
+    RequestCounts,
+    RequestOutcome,
+)
 
 # How long a batch of arrivals may be drawn ahead before it is settled, in seconds.
 # Longer batches give each pod more requests to settle at once.
@@ -108,10 +115,9 @@ class TrafficGenerator:
         self._flights = {}
         self._routable: tuple[Endpoint, ...] = ()
         self._routable_pods: frozenset[str] = frozenset()
-        runtime.exit_listeners.append(self._on_exit)
         if batched:
-            # Outcomes are settled before whatever decides them changes.
-            runtime.before_change.append(self._before_instance_change)
+            # Outcomes are settled before whatever decides them changes (the
+            # cluster calls before_instance_change for the pods it selects).
             proxy.before_change.setdefault(service.name, []).append(self.settle_now)
             env.process(self.run_batched())
         else:
@@ -223,13 +229,22 @@ class TrafficGenerator:
                 if end is not None and until >= end:
                     break
 
-    def _before_instance_change(self, instance: ContainerInstance) -> None:
-        # Only a pod kube-proxy routes this Service's requests to matters.
+    def before_instance_change(self, instance: ContainerInstance) -> None:
+        """A container of a pod the Service selects is to start or exit."""
+        if self.batched:
+            self.settle_if_routed(instance.pod_name)
+
+    def settle_if_routed(self, pod: str) -> None:
+        """Settle the arrivals before now if kube-proxy routes them to ``pod``.
+
+        Only a pod that kube-proxy routes this Service's requests to can change
+        their outcomes; the others' changes leave the batch standing.
+        """
         candidates = self.proxy.routable_endpoints(self.service.name)
         if candidates is not self._routable:
             self._routable = candidates
             self._routable_pods = frozenset(e.pod for e in candidates)
-        if instance.pod_name in self._routable_pods:
+        if pod in self._routable_pods:
             self.settle_now()
 
     def settle_now(self) -> None:
@@ -411,7 +426,7 @@ class TrafficGenerator:
             return _ERROR, answer.latency_seconds
         return _SUCCESS, answer.latency_seconds
 
-    def _on_exit(self, instance: ContainerInstance) -> None:
+    def on_exit(self, instance: ContainerInstance) -> None:
         """A process died: its unanswered requests are reset."""
         now = self.env.now
         for times, finish, codes, pod in self._flights.pop(instance.id, []):
@@ -507,32 +522,28 @@ class TrafficGenerator:
             len(values)
         )
         order = np.lexsort((code_rank[codes], pod_rank[pods], seconds))
-        name = self.service.name
+        outcome_values = np.array(values, dtype=object)
         self.recorder.record_requests(
-            [
-                RequestCount(second, name, names[pod], _OUTCOMES[code], count)
-                for second, pod, code, count in zip(
-                    seconds[order].tolist(),
-                    pods[order].tolist(),
-                    codes[order].tolist(),
-                    counts[order].tolist(),
-                    strict=True,
-                )
-            ]
+            RequestCounts(
+                self.service.name,
+                seconds[order],
+                np.array(names, dtype=object)[pods[order]],
+                outcome_values[codes[order]],
+                counts[order],
+            )
         )
 
     def _flush_counts(self) -> None:
         name = self.service.name
-        self.recorder.record_requests(
-            [
-                RequestCount(second, name, pod, outcome, count)
-                for (second, pod, outcome), count in sorted(
-                    self.counts.items(),
-                    key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value),
-                )
-                if count > 0
-            ]
-        )
+        rows = [
+            RequestCount(second, name, pod, outcome, count)
+            for (second, pod, outcome), count in sorted(
+                self.counts.items(),
+                key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value),
+            )
+            if count > 0
+        ]
+        self.recorder.record_requests(RequestCounts.of(name, rows))
 
 
 def _final_outcomes(

@@ -126,6 +126,7 @@ class EndpointSliceController:
         self._dirty: dict[str, set[str]] = {}
         self._last_queued: dict[str, float] = {}
         self._selecting: dict[str, list[str]] = {}
+        self._by_labels: dict[tuple[tuple[str, str], ...], list[str]] = {}
         apiserver.watch_status(self._on_pod)
 
     def _on_pod(self, obj: PodObject) -> None:
@@ -137,9 +138,15 @@ class EndpointSliceController:
         selecting = self._selecting.get(obj.name)
         if selecting is None:
             # A pod's labels never change here, so the Services that select it
-            # are worked out once.
+            # are worked out once per pod, and once per set of labels (the
+            # replicas of a ReplicaSet share theirs).
             labels = obj.pod.metadata.labels
-            selecting = [n for n, svc in self.services.items() if svc.selects(labels)]
+            selecting = self._by_labels.get(labels)
+            if selecting is None:
+                selecting = [
+                    n for n, svc in self.services.items() if svc.selects(labels)
+                ]
+                self._by_labels[labels] = selecting
             self._selecting[obj.name] = selecting
         for name in selecting:
             # R9.3 (podEndpointsChanged): a change that alters nothing the pod's
