@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -118,8 +121,9 @@ def simulate(
     result = SimulationResult(
         scenario, seed, run, recorder=ListRecorder(RecordLevel(record))
     )
-    cluster = Cluster(scenario, seed, result.recorder, fast_path)
-    cluster.run()
+    with _rare_collections():
+        cluster = Cluster(scenario, seed, result.recorder, fast_path)
+        cluster.run()
     api = cluster.apiserver
     result.objects = ApiObjects(
         pods={name: obj.pod for name, obj in api.pods.items()},
@@ -133,3 +137,26 @@ def simulate(
         removed_secrets=tuple(api.removed_secrets),
     )
     return result
+
+
+# Young objects the cycle collector may see pile up before it runs, while a run
+# goes (Python's default is 700).
+_RUN_GC_THRESHOLD = 50_000
+
+
+@contextlib.contextmanager
+def _rare_collections() -> Iterator[None]:
+    """Run the cycle collector less often while a simulation runs.
+
+    A run allocates events, records and closures by the million and frees them by
+    reference counting; hardly any form cycles (an interrupted process's
+    traceback does). At the default threshold the collector walks the young
+    objects every 700 allocations, about a fifth of the time of 10,000 pods. The
+    caller's thresholds are restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _RUN_GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
