@@ -62,6 +62,26 @@ _NO_ENDPOINTS, _RESET = _CODE[RequestOutcome.NO_ENDPOINTS], _CODE[RequestOutcome
 # How a target answers throughout a batch: refused, hung, a fixed answer
 # (status, latency), or a phase drawn per request (phase, default latency).
 _Shape = tuple[str, object, float]
+# Where a connection to an endpoint goes: pod index, instance, port, shape, and
+# the time until which the shape holds (TrafficGenerator._target).
+_Target = tuple[int, "ContainerInstance | None", "int | None", _Shape, float]
+
+
+@dataclass
+class _Flights:
+    """Requests of one settled batch that may still be unanswered.
+
+    Per request: arrival and finish times, outcome code, pod index, and the
+    index of the container instance answering it (``instances`` maps instance
+    ids to those indices).
+    """
+
+    times: np.ndarray
+    finish: np.ndarray
+    codes: np.ndarray
+    pod: np.ndarray
+    instance: np.ndarray
+    instances: dict[str, int]
 
 
 @dataclass
@@ -111,9 +131,12 @@ class TrafficGenerator:
         self._pod_names: list[str] = [""]
         # Requests that may still be unanswered, per container instance:
         # (arrival times, finish times, outcome codes, pod index).
-        self._flights: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, int]]]
-        self._flights = {}
+        self._flights: list[_Flights] = []
         self._routable: tuple[Endpoint, ...] = ()
+        # Per pod name: the endpoint and its target as last worked out; dropped
+        # when the pod changes (settle_if_routed), stale once the shape's time
+        # is up.
+        self._targets: dict[str, tuple[Endpoint, _Target]] = {}
         self._routable_pods: frozenset[str] = frozenset()
         if batched:
             # Outcomes are settled before whatever decides them changes (the
@@ -237,8 +260,10 @@ class TrafficGenerator:
     def settle_if_routed(self, pod: str) -> None:
         """Settle the arrivals before now if kube-proxy routes them to ``pod``.
 
-        Only a pod that kube-proxy routes this Service's requests to can change
-        their outcomes; the others' changes leave the batch standing.
+        Something about ``pod`` is to change (a container, a fault). Only a pod
+        that kube-proxy routes this Service's requests to can change their
+        outcomes; the others' changes leave the batch standing. How the pod
+        answers is worked out anew at the next settle.
         """
         candidates = self.proxy.routable_endpoints(self.service.name)
         if candidates is not self._routable:
@@ -246,6 +271,7 @@ class TrafficGenerator:
             self._routable_pods = frozenset(e.pod for e in candidates)
         if pod in self._routable_pods:
             self.settle_now()
+        self._targets.pop(pod, None)
 
     def settle_now(self) -> None:
         """Settle the arrivals before now (something deciding them is to change)."""
@@ -276,36 +302,57 @@ class TrafficGenerator:
         choice = self.proxy.rng.integers(len(candidates), size=n)
         codes = np.empty(n, np.int64)
         latency = np.zeros(n)
-        pods = np.empty(n, np.int64)
         first = float(times[0])
         timeout = self.spec.timeout_seconds
-        targets = [self._target(endpoint, first) for endpoint in candidates]
-        self._flights = {
-            key: kept
-            for key, flights in self._flights.items()
-            if (kept := [f for f in flights if f[1].size and f[1].max() > first])
-        }
+        targets = [self._cached_target(endpoint, first) for endpoint in candidates]
+        self._flights = [f for f in self._flights if f.finish.max() > first]
+
+        # Per endpoint: its pod, the instance answering (-1: refused), how long
+        # its shape holds, and which of the distinct shapes it has (endpoints of
+        # one ReplicaSet mostly share one).
+        shapes: list[_Shape] = []
+        shape_index: dict[tuple[str, int, float], int] = {}
+        instances: dict[str, int] = {}
+        count = len(targets)
+        pod_of = np.empty(count, np.int64)
+        instance_of = np.full(count, -1, np.int64)
+        horizon_of = np.empty(count)
+        shape_of = np.empty(count, np.int64)
         for index, (pod, instance, port, shape, horizon) in enumerate(targets):
-            mine = np.flatnonzero(choice == index)
-            if not mine.size:
-                continue
-            pods[mine] = pod
-            if instance is None or port is None:
-                codes[mine] = _REFUSED
-                continue
-            at = times[mine]
-            steady = at < horizon
-            self._answer(shape, mine[steady], codes, latency, timeout)
-            for i in mine[~steady]:
-                codes[i], latency[i] = self._answer_one(
-                    instance, port, float(times[i]), timeout
+            pod_of[index], horizon_of[index] = pod, horizon
+            if instance is not None and port is not None:
+                instance_of[index] = instances.setdefault(instance.id, index)
+            key = (shape[0], id(shape[1]), shape[2])
+            if key not in shape_index:
+                shape_index[key] = len(shapes)
+                shapes.append(shape)
+            shape_of[index] = shape_index[key]
+        pods = pod_of[choice]
+        # Requests while their endpoint's shape holds are answered by shape, in
+        # bulk; the others one by one, as of their own arrival.
+        steady = times < horizon_of[choice]
+        shape_of_request = shape_of[choice]
+        for which_shape, shape in enumerate(shapes):
+            which = np.flatnonzero(steady & (shape_of_request == which_shape))
+            self._answer(shape, which, codes, latency, timeout)
+        for i in np.flatnonzero(~steady):
+            _, instance, port, _, _ = targets[choice[i]]
+            assert instance is not None and port is not None
+            codes[i], latency[i] = self._answer_one(
+                instance, port, float(times[i]), timeout
+            )
+        answered = np.flatnonzero(codes != _REFUSED)
+        if answered.size:
+            self._flights.append(
+                _Flights(
+                    times[answered],
+                    times[answered] + latency[answered],
+                    codes[answered],
+                    pods[answered],
+                    instance_of[choice[answered]],
+                    instances,
                 )
-            answered = mine[codes[mine] != _REFUSED]
-            if answered.size:
-                finish = times[answered] + latency[answered]
-                self._flights.setdefault(instance.id, []).append(
-                    (times[answered], finish, codes[answered], pod)
-                )
+            )
         self._store(seconds, pods, codes)
         if self.spec.record_requests:
             names = self._pod_names
@@ -319,9 +366,16 @@ class TrafficGenerator:
             (seconds << _SECOND_SHIFT) | (pods << _POD_SHIFT) | codes.astype(np.int64)
         )
 
-    def _target(
-        self, endpoint: Endpoint, now: float
-    ) -> tuple[int, ContainerInstance | None, int | None, _Shape, float]:
+    def _cached_target(self, endpoint: Endpoint, now: float) -> _Target:
+        """``_target``, reused while its shape holds and nothing changed the pod."""
+        cached = self._targets.get(endpoint.pod)
+        if cached is not None and cached[0] == endpoint and cached[1][4] > now:
+            return cached[1]
+        target = self._target(endpoint, now)
+        self._targets[endpoint.pod] = (endpoint, target)
+        return target
+
+    def _target(self, endpoint: Endpoint, now: float) -> _Target:
         """Where a connection to the endpoint goes, and how it is answered from now.
 
         Returns the pod's index, the running instance and port (None when refused),
@@ -429,13 +483,18 @@ class TrafficGenerator:
     def on_exit(self, instance: ContainerInstance) -> None:
         """A process died: its unanswered requests are reset."""
         now = self.env.now
-        for times, finish, codes, pod in self._flights.pop(instance.id, []):
-            for i in np.flatnonzero(finish > now):
-                key = (int(times[i]) << _SECOND_SHIFT) | (pod << _POD_SHIFT)
-                self._corrections[key | int(codes[i])] -= 1
+        for batch in self._flights:
+            which = batch.instances.get(instance.id)
+            if which is None:
+                continue
+            mine = (batch.instance == which) & (batch.finish > now)
+            for i in np.flatnonzero(mine):
+                pod = int(batch.pod[i])
+                key = (int(batch.times[i]) << _SECOND_SHIFT) | (pod << _POD_SHIFT)
+                self._corrections[key | int(batch.codes[i])] -= 1
                 self._corrections[key | _RESET] += 1
                 if self.spec.record_requests:
-                    arrival = float(times[i])
+                    arrival = float(batch.times[i])
                     self.requests.append(
                         (
                             arrival,
@@ -444,6 +503,8 @@ class TrafficGenerator:
                             now - arrival,
                         )
                     )
+            # Each request is reset once.
+            batch.finish[mine] = -math.inf
         flights = self._in_flight.pop(instance.id, [])
         for flight in flights:
             if flight.finish <= now:
