@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -301,12 +302,14 @@ def test_skipped_ticks_are_reached_at_their_exact_instants():
 # instant ran in the order they were scheduled, which the fast path changes (a
 # worker sleeping over skipped ticks schedules its wake early): the two pods'
 # events came out in the other order. Found by tests/test_fuzz_model.py.
-TIED_TICKS = f"""\
+def _web_deployment(replicas: int, probe: str) -> str:
+    """A Deployment ``web`` of one container ``app`` on port 8080 with ``probe``."""
+    return f"""\
 apiVersion: apps/v1
 kind: Deployment
 metadata: {{name: web}}
 spec:
-  replicas: 2
+  replicas: {replicas}
   selector: {{matchLabels: {{app: web}}}}
   template:
     metadata: {{labels: {{app: web}}}}
@@ -315,24 +318,35 @@ spec:
       - name: app
         image: {IMAGE}
         ports: [{{name: http, containerPort: 8080}}]
-        startupProbe:
-          httpGet: {{path: /startup, port: 8080}}
-          initialDelaySeconds: 13
-          periodSeconds: 11
-          failureThreshold: 1
+{textwrap.indent(textwrap.dedent(probe), " " * 8)}"""
+
+
+TIED_TICKS = (
+    _web_deployment(
+        2,
+        """\
+    startupProbe:
+      httpGet: {path: /startup, port: 8080}
+      initialDelaySeconds: 13
+      periodSeconds: 11
+      failureThreshold: 1
+    """,
+    )
+    + """\
 ---
 apiVersion: probesim/v1alpha1
 kind: Scenario
-metadata: {{name: tied-ticks}}
+metadata: {name: tied-ticks}
 spec:
   duration: 300s
-  cluster: {{probeGridPhase: Derived}}
+  cluster: {probeGridPhase: Derived}
   behaviours:
   - container: app
     pod: web
     http:
-    - {{port: http, path: /startup, latency: 400ms, responses: [{{status: 500}}]}}
+    - {port: http, path: /startup, latency: 400ms, responses: [{status: 500}]}
 """
+)
 
 
 def test_ticks_due_together_keep_their_order_with_the_fast_path():
@@ -350,35 +364,28 @@ def test_ticks_due_together_keep_their_order_with_the_fast_path():
 # little after its tick, and the next one after that. The fast path took every
 # skipped resync to begin on its tick, so routing changes came a rounding step
 # apart (0.827 against 0.8270000000000006). Found by tests/test_fuzz_model.py.
-DRAGGED_SYNCS = f"""\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      containers:
-      - name: app
-        image: {IMAGE}
-        ports: [{{name: http, containerPort: 8080}}]
-        readinessProbe:
-          httpGet: {{path: /healthz, port: 8080}}
-          periodSeconds: 3
-          failureThreshold: 1
+DRAGGED_SYNCS = (
+    _web_deployment(
+        3,
+        """\
+    readinessProbe:
+      httpGet: {path: /healthz, port: 8080}
+      periodSeconds: 3
+      failureThreshold: 1
+    """,
+    )
+    + """\
 ---
 apiVersion: v1
 kind: Service
-metadata: {{name: web}}
+metadata: {name: web}
 spec:
-  selector: {{app: web}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
 ---
 apiVersion: probesim/v1alpha1
 kind: Scenario
-metadata: {{name: dragged-syncs}}
+metadata: {name: dragged-syncs}
 spec:
   duration: 120s
   behaviours:
@@ -386,13 +393,14 @@ spec:
     pod: web
     http:
     - port: http
-      responses: [{{status: 200, flaky: {{probability: 0.3}}}}]
+      responses: [{status: 200, flaky: {probability: 0.3}}]
   endpoints:
     controllerDelay: 0ms
     proxyMinSyncPeriod: %s
     proxySyncPeriod: %s
     proxyApplyLatency: %s
 """
+)
 
 
 @pytest.mark.parametrize(
