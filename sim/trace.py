@@ -198,17 +198,6 @@ class RequestCounts:
     outcomes: np.ndarray  # object: str, RequestOutcome values
     counts: np.ndarray  # int64
 
-    @classmethod
-    def of(cls, service: str, rows: list[RequestCount]) -> RequestCounts:
-        """The columns of ``rows`` (all of ``service``)."""
-        return cls(
-            service,
-            np.fromiter((c.second for c in rows), np.int64, len(rows)),
-            np.array([c.pod for c in rows], dtype=object),
-            np.array([c.outcome.value for c in rows], dtype=object),
-            np.fromiter((c.count for c in rows), np.int64, len(rows)),
-        )
-
     def rows(self) -> list[RequestCount]:
         """The counts as one ``RequestCount`` per row."""
         return [

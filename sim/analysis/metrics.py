@@ -9,7 +9,7 @@ builds the nested ``summary.json`` of a run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -309,17 +309,6 @@ def _pods_of(result: SimulationResult) -> list[Pod]:
     """Every pod of the run: as stored by the API server, or the scenario's."""
     stored = list(result.objects.pods.values())
     return stored or list(result.scenario.pods)
-
-
-def by_pod(frame: pd.DataFrame) -> Callable[[str], pd.DataFrame]:
-    """Return a look-up of a frame's rows by ``pod``, split once.
-
-    Filtering the whole event log once per pod made the metrics of a fleet cost
-    pods × events; the split costs one pass.
-    """
-    groups = {str(k): g for k, g in frame.groupby("pod", sort=False)}
-    empty = frame.iloc[0:0]
-    return lambda pod: groups.get(pod, empty)
 
 
 def run_metrics(result: SimulationResult) -> pd.DataFrame:

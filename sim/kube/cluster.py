@@ -90,9 +90,9 @@ class Cluster:
             )
             for index, spec in enumerate(scenario.traffic)
         ]
-        # A container's start or exit matters only to the traffic of Services
-        # that select its pod: found once per set of labels, not asked of every
-        # generator at every change (10,000 pods behind 100 Services).
+        # A container's start or exit, or a fault, matters only to the traffic of
+        # Services that select its pod: not asked of every generator at every
+        # change (10,000 pods behind 100 Services).
         self._traffic_for_labels: dict[
             tuple[tuple[str, str], ...], list[TrafficGenerator]
         ] = {}
@@ -115,29 +115,30 @@ class Cluster:
         for generator in self.traffic:
             generator.flush()
 
-    def _traffic_of(self, instance: ContainerInstance) -> list[TrafficGenerator]:
-        """The generators whose Service selects the instance's pod, in their order.
+    def _traffic_of(self, pod_name: str, pod_uid: str) -> list[TrafficGenerator]:
+        """The generators whose Service selects the pod, in their order.
 
-        An instance of a pod no longer in the API server under its name (deleted,
-        or its name taken by a new pod) is offered to every generator, as
-        requests may still be routed to the name.
+        A pod no longer in the API server under its name (deleted, or its name
+        taken by a new pod) is offered to every generator, as requests may still
+        be routed to the name.
         """
-        obj = self.apiserver.pods.get(instance.pod_name)
-        if obj is None or obj.uid != instance.pod_uid:
+        obj = self.apiserver.pods.get(pod_name)
+        if obj is None or obj.uid != pod_uid:
             return self.traffic
         labels = obj.pod.metadata.labels
         found = self._traffic_for_labels.get(labels)
         if found is None:
-            found = [g for g in self.traffic if g.service.selects(labels)]
+            services = set(self.endpoints.selecting(labels))
+            found = [g for g in self.traffic if g.service.name in services]
             self._traffic_for_labels[labels] = found
         return found
 
     def _before_instance_change(self, instance: ContainerInstance) -> None:
-        for generator in self._traffic_of(instance):
+        for generator in self._traffic_of(instance.pod_name, instance.pod_uid):
             generator.before_instance_change(instance)
 
     def _on_exit(self, instance: ContainerInstance) -> None:
-        for generator in self._traffic_of(instance):
+        for generator in self._traffic_of(instance.pod_name, instance.pod_uid):
             generator.on_exit(instance)
 
     def _create(self, name: str) -> None:
@@ -218,7 +219,7 @@ class Cluster:
         application = self.kubelet.applications[(obj.uid, fault.container)]
         # Requests before the fault are answered as before it (only those routed
         # to this pod can be answered differently).
-        for generator in self.traffic:
+        for generator in self._traffic_of(obj.name, obj.uid):
             generator.settle_if_routed(obj.name)
         application.apply_fault(fault, self.env.now, instance_id)
         self.kubelet.probe_manager.wake_pod(obj.uid)

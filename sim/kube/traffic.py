@@ -10,8 +10,9 @@ counts per second, pod and outcome; with ``recordRequests`` also one event each.
 Requests are settled in batches (unless an application's answers depend on its
 load): the arrivals of a stretch of time are drawn at once, and settled together
 when that stretch ends or just before anything that decides their outcomes changes
-(kube-proxy's routable endpoints, a container starting or exiting, a fault). Within
-a batch each arrival is routed and answered as of its own arrival time.
+(kube-proxy's routable endpoints, a container of a routed pod starting or exiting, a
+fault on one). Within a batch each arrival is routed and answered as of its own
+arrival time.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from sim.trace import (
     EventRecord,
     Reason,
     Recorder,
-    RequestCount,
     RequestCounts,
     RequestOutcome,
 )
@@ -129,8 +129,7 @@ class TrafficGenerator:
         self._corrections: Counter[int] = Counter()
         self._pod_index: dict[str, int] = {"": 0}
         self._pod_names: list[str] = [""]
-        # Requests that may still be unanswered, per container instance:
-        # (arrival times, finish times, outcome codes, pod index).
+        # Requests that may still be unanswered, per settled batch.
         self._flights: list[_Flights] = []
         self._routable: tuple[Endpoint, ...] = ()
         # Per pod name: the endpoint and its target as last worked out; dropped
@@ -595,16 +594,19 @@ class TrafficGenerator:
         )
 
     def _flush_counts(self) -> None:
-        name = self.service.name
-        rows = [
-            RequestCount(second, name, pod, outcome, count)
-            for (second, pod, outcome), count in sorted(
-                self.counts.items(),
-                key=lambda kv: (kv[0][0], kv[0][1], kv[0][2].value),
+        rows = sorted(
+            ((key, count) for key, count in self.counts.items() if count > 0),
+            key=lambda row: (row[0][0], row[0][1], row[0][2].value),
+        )
+        self.recorder.record_requests(
+            RequestCounts(
+                self.service.name,
+                np.array([second for (second, _, _), _ in rows], dtype=np.int64),
+                np.array([pod for (_, pod, _), _ in rows], dtype=object),
+                np.array([o.value for (_, _, o), _ in rows], dtype=object),
+                np.array([count for _, count in rows], dtype=np.int64),
             )
-            if count > 0
-        ]
-        self.recorder.record_requests(RequestCounts.of(name, rows))
+        )
 
 
 def _final_outcomes(

@@ -125,9 +125,20 @@ class EndpointSliceController:
         # Pods changed since each Service's last sync.
         self._dirty: dict[str, set[str]] = {}
         self._last_queued: dict[str, float] = {}
-        self._selecting: dict[str, list[str]] = {}
         self._by_labels: dict[tuple[tuple[str, str], ...], list[str]] = {}
         apiserver.watch_status(self._on_pod)
+
+    def selecting(self, labels: tuple[tuple[str, str], ...]) -> list[str]:
+        """The Services that select pods with these labels, in the scenario's order.
+
+        A pod's labels never change here, and the replicas of a ReplicaSet share
+        theirs, so each set of labels is matched against the selectors once.
+        """
+        found = self._by_labels.get(labels)
+        if found is None:
+            found = [n for n, svc in self.services.items() if svc.selects(labels)]
+            self._by_labels[labels] = found
+        return found
 
     def _on_pod(self, obj: PodObject) -> None:
         # R9.3: a pod change queues every Service that selects the pod (or did),
@@ -135,19 +146,7 @@ class EndpointSliceController:
         # after the delay of the watch and the controller's processing. A sync
         # reads the pods as they are then, so a later sync of an unchanged state
         # changes nothing.
-        selecting = self._selecting.get(obj.name)
-        if selecting is None:
-            # A pod's labels never change here, so the Services that select it
-            # are worked out once per pod, and once per set of labels (the
-            # replicas of a ReplicaSet share theirs).
-            labels = obj.pod.metadata.labels
-            selecting = self._by_labels.get(labels)
-            if selecting is None:
-                selecting = [
-                    n for n, svc in self.services.items() if svc.selects(labels)
-                ]
-                self._by_labels[labels] = selecting
-            self._selecting[obj.name] = selecting
+        selecting = self.selecting(obj.pod.metadata.labels)
         for name in selecting:
             # R9.3 (podEndpointsChanged): a change that alters nothing the pod's
             # endpoint shows (its presence, address, ports and conditions) queues
