@@ -62,6 +62,8 @@ class Answer:
 
 
 REFUSED = Answer(AnswerKind.REFUSED, latency_seconds=NETWORK_LATENCY_SECONDS)
+# A completed TCP handshake (R4.3).
+ACCEPTED = Answer(AnswerKind.ANSWER, 0, NETWORK_LATENCY_SECONDS)
 HANG = Answer(AnswerKind.HANG, latency_seconds=math.inf)
 
 _SHELLS = frozenset({"sh", "bash", "/bin/sh", "/bin/bash", "/usr/bin/bash", "ash"})
@@ -297,18 +299,18 @@ class Application:
         slow-downs do not affect TCP.
         """
         b = self.behaviour
-        latency = NETWORK_LATENCY_SECONDS
         if not b.http and not b.tcp and not b.grpc:
-            return Answer(AnswerKind.ANSWER, 0, latency)
+            return ACCEPTED
         for entry in b.tcp:
             if self._port_number(entry.port) != port:
                 continue
-            if any(w.contains(uptime) for w in entry.windows):
-                return Answer(AnswerKind.ANSWER, 0, latency)
+            for window in entry.windows:
+                if window.contains(uptime):
+                    return ACCEPTED
             return REFUSED
         served = [e.port for e in b.http] + [e.port for e in b.grpc]
         if any(self._port_number(p) == port for p in served):
-            return Answer(AnswerKind.ANSWER, 0, latency)
+            return ACCEPTED
         return REFUSED
 
     def grpc(

@@ -653,3 +653,46 @@ def test_r3_12_deletion_stops_startup() -> None:
     assert len(probes(ev, "startup")) >= 5
     assert max(times(probes(ev, "startup"))) <= 20 + SLACK
     assert first(ev, "Exited") == pytest.approx(30)
+
+
+# R4.2 / R4.4: a process that exits while an attempt is in flight ends the attempt
+# at that moment: an HTTP connection is reset (a Failure), an exec session ends
+# with an error (discarded).
+
+SLOW_LIVE = http_app(("/live", "[{status: 200, latency: 800ms}]"))
+SLOW_EXEC = (
+    "exec:\n- command: [cat, /tmp/healthy]\n"
+    "  responses: [{exitCode: 0, duration: 800ms}]"
+)
+
+
+@pytest.mark.parametrize(
+    ("record", "fast_path"), [("all", False), ("metrics", False), ("metrics", True)]
+)
+def test_exit_during_an_http_attempt_resets_it(record: str, fast_path: bool) -> None:
+    # Ticks at 10, 20, ...; the attempt begun at 10 would answer at 10.8, but the
+    # process (started at 0.7) exits at uptime 9.8, at 10.5.
+    probe = (
+        "livenessProbe: {httpGet: {port: 8080, path: /live}, periodSeconds: 10, "
+        "timeoutSeconds: 2, failureThreshold: 1}"
+    )
+    app = SLOW_LIVE + "\nexit: {after: 9.8s, code: 1}"
+    scn = scenario(probe, app=app, duration=12)
+    ev = sim.simulate(scn, seed=1, record=record, fast_path=fast_path).events
+    unhealthy = rows(ev, "Unhealthy", probe="liveness")
+    assert times(unhealthy) == approx_list([START0 + 9.8])
+    assert "connection reset by peer" in unhealthy["message"].iloc[0]
+    if record == "all":
+        attempt = probes(ev, "liveness", result="failure")
+        assert times(attempt) == approx_list([START0 + 9.8])
+        assert "duration=0.500000s" in attempt["message"].iloc[0]
+
+
+def test_exit_during_an_exec_attempt_is_an_error() -> None:
+    probe = "livenessProbe: {exec: {command: [cat, /tmp/healthy]}, periodSeconds: 10}"
+    app = SLOW_EXEC + "\nexit: {after: 9.8s, code: 1}"
+    ev = events(scenario(probe, app=app, duration=12))
+    attempt = probes(ev, "liveness", result="error")
+    assert times(attempt) == approx_list([START0 + 9.8])
+    assert "container exited during the exec" in attempt["message"].iloc[0]
+    assert rows(ev, "Killing").empty

@@ -49,7 +49,12 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 GRPC_STATUS_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
 
-@dataclass(frozen=True, slots=True)
+# NOTE: ProbeOutcome and ProbeTarget are made once per attempt, and a frozen
+# dataclass costs three times as much to make; they are not frozen, but nothing
+# changes one after it is made (``dataclasses.replace`` makes a new one).
+
+
+@dataclass(slots=True)
 class ProbeOutcome:
     """Result of one attempt, its duration and the kubelet's message for it."""
 
@@ -58,7 +63,7 @@ class ProbeOutcome:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ProbeTarget:
     """What an attempt runs against: one container instance of one pod."""
 
@@ -113,8 +118,11 @@ def run_probe(
     R4.1 (prober.go ``runProbeWithRetries``): an error is tried again at once, up to
     three tries in all; the attempt lasts as long as its tries together.
     """
-    elapsed = 0.0
-    for _ in range(MAX_PROBE_RETRIES):
+    outcome = _try_once(probe, target, features)
+    elapsed = outcome.duration_seconds
+    for _ in range(MAX_PROBE_RETRIES - 1):
+        if outcome.result is not ProbeResult.ERROR:
+            break
         tried = dataclasses.replace(
             target,
             uptime_seconds=target.uptime_seconds + elapsed,
@@ -122,8 +130,8 @@ def run_probe(
         )
         outcome = _try_once(probe, tried, features)
         elapsed += outcome.duration_seconds
-        if outcome.result is not ProbeResult.ERROR:
-            break
+    if elapsed == outcome.duration_seconds:
+        return outcome
     return dataclasses.replace(outcome, duration_seconds=elapsed)
 
 

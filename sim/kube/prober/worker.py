@@ -34,7 +34,7 @@ from simpy.events import URGENT
 
 from sim.kube.apiserver import PodObject
 from sim.kube.application import EXEC_LATENCY
-from sim.kube.clock import At
+from sim.kube.clock import At, cut_short
 from sim.kube.prober.prober import (
     AttemptDraws,
     ProbeOutcome,
@@ -88,6 +88,12 @@ class _Pass:
     draws: tuple[str, ...] = ()
 
 
+# The pass of an attempt that returned at a guard that holds until something
+# changes. It is shared: no _Pass is changed once made (not frozen, which would
+# make the one made per attempt cost more).
+_NOTHING_TO_PLAN = _Pass(idle_until=math.inf)
+
+
 @dataclass(slots=True)
 class _Skip:
     """Ticks the worker sleeps over: ``count`` of them from ``first_tick_index``.
@@ -135,6 +141,10 @@ class ProbeWorker:
         self._trigger_pending = False
         self._changed = False
         self._last = _Pass()
+        # The end of the attempt in flight, which the process's exit cuts short,
+        # and the exit event watched.
+        self._attempt_end: At | None = None
+        self._watched_exit: simpy.Event | None = None
         # R3.3: the ticker, as its anchor and the index of its next tick.
         self._anchor = 0.0
         self._tick_index = 0
@@ -292,6 +302,19 @@ class ProbeWorker:
                 continue
             return woke
 
+    def _watch_exit(self, exited: simpy.Event) -> None:
+        # The exit of the process ends an attempt in flight at once (see
+        # ``_attempt``); one watch per container instance, not one per attempt.
+        if exited is self._watched_exit or exited.callbacks is None:
+            return
+        exited.callbacks.append(self._on_exit)
+        self._watched_exit = exited
+
+    def _on_exit(self, exited: simpy.Event) -> None:
+        end = self._attempt_end
+        if end is not None and exited is self._watched_exit:
+            cut_short(end)
+
     def _account(self, skip: _Skip, attempts: int) -> None:
         # The draws the skipped attempts would have made, so the stream goes on as
         # if they had run.
@@ -417,7 +440,7 @@ class ProbeWorker:
         """One attempt through the guards of R3.4; returns False to end the worker."""
         env = self.env
         status = self.manager.status_manager.get(self.pod.uid)
-        self._last = _Pass(idle_until=math.inf)
+        self._last = _NOTHING_TO_PLAN
         self._changed = False
 
         # R3.4 (1): no cached pod status yet: nothing to do.
@@ -461,7 +484,9 @@ class ProbeWorker:
         # R3.4 (8): before initialDelaySeconds, measured from StartedAt.
         uptime = env.now - c.started_at
         if math.floor(uptime) < self.probe.initial_delay_seconds:
-            self._last.idle_until = c.started_at + self.probe.initial_delay_seconds
+            self._last = _Pass(
+                idle_until=c.started_at + self.probe.initial_delay_seconds
+            )
             return True
 
         # R3.4 (9): startup gating.
@@ -507,12 +532,16 @@ class ProbeWorker:
         ends = started + outcome.duration_seconds
         remaining = ends - env.now
         died_already = alive and instance.state is not ContainerState.RUNNING
+        # The attempt ends at ``ends``, or earlier if the process it probes exits
+        # first (``_on_exit`` cuts the wait short).
         if remaining > 0 and not died_already:
+            end = At(env, ends)
             exited = instance.exited
             if target.alive and exited is not None:
-                yield At(env, ends) | exited
-            else:
-                yield At(env, ends)
+                self._watch_exit(exited)
+                self._attempt_end = end
+            yield end
+            self._attempt_end = None
 
         # The process died during the attempt: the connection or exec session ends
         # with it, at that moment.
@@ -529,8 +558,7 @@ class ProbeWorker:
         duration, message = env.now - started, outcome.message
         if self.stopped:
             return False
-        count = self.manager.runtime.restart_count(self.pod.uid, self.container.name)
-        self._record(outcome_result, duration, message, count)
+        self._record(outcome_result, duration, message)
 
         # R4.1: an error is discarded: it neither counts nor resets the run.
         if outcome_result is ProbeResult.ERROR:
@@ -563,13 +591,21 @@ class ProbeWorker:
             self.on_hold = True
         return True
 
-    def _record(
-        self, result: ProbeResult, duration: float, message: str, restart_count: int
-    ) -> None:
+    def _record(self, result: ProbeResult, duration: float, message: str) -> None:
+        manager = self.manager
+        follow_up = KUBELET_EVENT.get(result)
+        log = manager.log
+        # At level metrics a successful attempt leaves nothing: the recorder would
+        # drop its Probe event, so it is not built.
+        metrics_only = manager.record_level is RecordLevel.METRICS
+        if follow_up is None and metrics_only and not log.enabled:
+            return
+
         now = self.env.now
         pod, name = self.pod.name, self.container.name
         kind = self.probe_type.value
-        record = self.manager.recorder.record
+        record = manager.recorder.record
+        restart_count = manager.runtime.restart_count(self.pod.uid, name)
         text = f"duration={duration:.6f}s {message}".rstrip()
         record(
             EventRecord(
@@ -578,7 +614,6 @@ class ProbeWorker:
         )
 
         # R4.1: the kubelet's own event for an attempt that did not succeed.
-        follow_up = KUBELET_EVENT.get(result)
         if follow_up is not None:
             reason, verb = follow_up
             text = f"{self.probe_type.title} probe {verb}: {message}"
@@ -587,14 +622,15 @@ class ProbeWorker:
                     now, pod, name, reason, kind, result.value, restart_count, text
                 )
             )
-        self.manager.log.trace(
-            "probe",
-            pod=pod,
-            container=name,
-            probe=kind,
-            result=result.value,
-            duration=f"{duration:.3f}s",
-        )
+        if log.enabled:
+            log.trace(
+                "probe",
+                pod=pod,
+                container=name,
+                probe=kind,
+                result=result.value,
+                duration=f"{duration:.3f}s",
+            )
 
 
 def _scaled(distribution: Distribution, raw: np.ndarray) -> np.ndarray:
