@@ -8,6 +8,7 @@ Both go through the scenario reader, as a user's file would.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from _common import seconds_text
 
@@ -143,7 +144,7 @@ def _fault_times(
     return [round(offset + k * every_seconds, 3) for k in range(count)]
 
 
-def fleet(pods: int, duration_seconds: float, **options: float) -> sim.Scenario:
+def fleet(pods: int, duration_seconds: float, **options: Any) -> sim.Scenario:
     """``fleet_yaml`` read into a scenario."""
     return sim.Scenario.from_yaml(
         fleet_yaml(pods, duration_seconds, **options), "<fleet>"
