@@ -20,10 +20,10 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -78,16 +78,19 @@ def repeat(function: Callable[[], Any], times: int) -> Timing:
     return Timing(tuple(t.walls[0] for t in timings), tuple(t.cpus[0] for t in timings))
 
 
+Name = TypeVar("Name", bound=Hashable)
+
+
 def interleaved(
-    functions: dict[str, Callable[[], Any]],
+    functions: dict[Name, Callable[[], Any]],
     rounds: int,
-    per_round: dict[str, int] | None = None,
-) -> dict[str, Timing]:
+    per_round: dict[Name, int] | None = None,
+) -> dict[Name, Timing]:
     """Time several functions in alternation, so that a drift of the machine's
     speed falls on all of them alike; ``per_round`` calls of each in each round.
     """
-    walls: dict[str, list[float]] = {name: [] for name in functions}
-    cpus: dict[str, list[float]] = {name: [] for name in functions}
+    walls: dict[Name, list[float]] = {name: [] for name in functions}
+    cpus: dict[Name, list[float]] = {name: [] for name in functions}
     for _ in range(max(1, rounds)):
         for name, function in functions.items():
             timing = repeat(function, (per_round or {}).get(name, 1))

@@ -14,6 +14,8 @@ periodic syncs of a steady pod, so the cost no longer grows with the duration.
 
 from __future__ import annotations
 
+from functools import partial
+
 from _common import (
     header,
     interleaved,
@@ -55,7 +57,7 @@ def main() -> None:
     scenarios = {seconds: healthy_pod(PERIODS, seconds) for seconds in durations}
     timings = interleaved(
         {
-            seconds: lambda s=scenario: sim.simulate(s, seed=1, record="metrics")
+            seconds: partial(sim.simulate, scenario, seed=1, record="metrics")
             for seconds, scenario in scenarios.items()
         },
         args.rounds,

@@ -205,7 +205,7 @@ def main() -> None:
                 run_isolated(script, ["--one", str(pods), "--duration", str(d)])
                 for d in (short / 2, short)
             ]
-            shown.extend([*runs, extrapolate(*runs, duration)])
+            shown.extend([*runs, extrapolate(runs[0], runs[1], duration)])
             done.append(shown[-1])
         print(
             f"{pods:,} pods: simulate {done[-1]['simulate_s']:.1f} s "

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import cache
+from functools import cache, partial
 
 import pandas as pd
 from _common import SCENARIOS, header, load_text, parser, summary, table, timed
@@ -110,7 +110,7 @@ def base_scenario() -> sim.Scenario:
 
 def run_chunk(runs: Sequence[tuple[int, int, int]]) -> list[dict]:
     """Simulate (readiness period, liveness period, seed) runs; their metric rows."""
-    rows = []
+    rows: list[dict] = []
     for readiness, liveness, seed in runs:
         scenario = (
             base_scenario()
@@ -170,7 +170,7 @@ def run_blocks(
         order = WORKERS if index % 2 == 0 else WORKERS[::-1]
         frames, line = {}, []
         for workers in order:
-            frames[workers], timing = timed(lambda w=workers, r=run: r(w))
+            frames[workers], timing = timed(partial(run, workers))
             walls[workers] += timing.best
             cpus[workers] += timing.cpu
             line.append(f"{workers} process(es) {timing.best:.1f} s")
