@@ -32,9 +32,11 @@ For each scenario and seed ``sim.simulate`` must not raise, and these invariants
 ``PROBESIM_FUZZ_EXAMPLES`` sets the number of examples (default 80, about 80 s on
 two shared cores); ``PROBESIM_FUZZ_EXAMPLES=2000`` runs a long campaign, and
 ``PROBESIM_FUZZ_SHRINK=0`` reports a failure without shrinking it (which can take
-minutes). The terminal summary reports how many scenarios were fuzzed, how many
-simulations ran and how many checks each invariant made. The YAML text is written
-by ruamel.yaml, a core dependency (no PyYAML).
+minutes). The examples are the same on every run, unless ``PROBESIM_FUZZ_SEED=N``
+picks another sequence (for a campaign that explores new scenarios). The terminal
+summary reports how many scenarios were fuzzed, how many simulations ran and how
+many checks each invariant made. The YAML text is written by ruamel.yaml, a core
+dependency (no PyYAML).
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, given, note, seed, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
@@ -71,11 +73,13 @@ EXAMPLES = int(os.environ.get("PROBESIM_FUZZ_EXAMPLES", "80"))
 # PROBESIM_FUZZ_SHRINK=0 reports a failing example as found, without shrinking it
 # (shrinking a whole scenario file can take minutes).
 SHRINK = os.environ.get("PROBESIM_FUZZ_SHRINK", "1") != "0"
+# PROBESIM_FUZZ_SEED=N draws another sequence of examples than the fixed one.
+FUZZ_SEED = os.environ.get("PROBESIM_FUZZ_SEED")
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES,
     phases=[p for p in Phase if SHRINK or p not in (Phase.shrink, Phase.explain)],
     deadline=None,
-    derandomize=True,
+    derandomize=FUZZ_SEED is None,
     print_blob=True,
     suppress_health_check=[
         HealthCheck.too_slow,
@@ -1500,6 +1504,7 @@ def features(result: SimulationResult) -> None:
 
 
 @FUZZ_SETTINGS
+@(seed(int(FUZZ_SEED)) if FUZZ_SEED else lambda test: test)
 @given(case=scenario_files())
 def test_model_invariants_hold_for_random_scenarios(case: Case) -> None:
     if not _STARTED:
