@@ -257,6 +257,10 @@ class RecordLevel(enum.Enum):
     CHANGES = "changes"
     METRICS = "metrics"
 
+    def drops(self, reason: Reason) -> bool:
+        """Whether every event of this reason is left out at this level."""
+        return self is RecordLevel.METRICS and reason in _PER_ATTEMPT
+
 
 class ListRecorder:
     """A sink that keeps every event and pod status in emission order."""
@@ -270,14 +274,13 @@ class ListRecorder:
 
     def record(self, event: EventRecord) -> None:
         """Append the event, unless the record level leaves it out."""
-        if self.level is not RecordLevel.ALL and event.reason in _PER_ATTEMPT:
-            if self.level is RecordLevel.METRICS:
-                return
+        if self.level.drops(event.reason):
+            return
+        if self.level is RecordLevel.CHANGES and event.reason is Reason.PROBE:
             key = (event.pod, event.container, event.probe)
-            if event.reason is Reason.PROBE:
-                if self._last_probe.get(key) == event.result:
-                    return
-                self._last_probe[key] = event.result
+            if self._last_probe.get(key) == event.result:
+                return
+            self._last_probe[key] = event.result
         self.events.append(event)
 
     def record_status(self, status: PodStatusRecord) -> None:
@@ -303,11 +306,10 @@ class ListRecorder:
             parts = [getattr(b, name) for b in blocks]
             return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
-        services = np.empty(n, dtype=object)
-        at = 0
-        for block in blocks:
-            services[at : at + len(block.seconds)] = block.service
-            at += len(block.seconds)
+        services = np.repeat(
+            np.array([b.service for b in blocks], dtype=object),
+            [len(b.seconds) for b in blocks],
+        )
         frame = pd.DataFrame(
             {
                 "run": pd.Series(np.full(n, run, np.int64), dtype="int64"),

@@ -119,10 +119,11 @@ def run_probe(
     three tries in all; the attempt lasts as long as its tries together.
     """
     outcome = _try_once(probe, target, features)
+    if outcome.result is not ProbeResult.ERROR:
+        return outcome
+
     elapsed = outcome.duration_seconds
     for _ in range(MAX_PROBE_RETRIES - 1):
-        if outcome.result is not ProbeResult.ERROR:
-            break
         tried = dataclasses.replace(
             target,
             uptime_seconds=target.uptime_seconds + elapsed,
@@ -130,8 +131,8 @@ def run_probe(
         )
         outcome = _try_once(probe, tried, features)
         elapsed += outcome.duration_seconds
-    if elapsed == outcome.duration_seconds:
-        return outcome
+        if outcome.result is not ProbeResult.ERROR:
+            break
     return dataclasses.replace(outcome, duration_seconds=elapsed)
 
 

@@ -595,10 +595,10 @@ class ProbeWorker:
         manager = self.manager
         follow_up = KUBELET_EVENT.get(result)
         log = manager.log
-        # At level metrics a successful attempt leaves nothing: the recorder would
-        # drop its Probe event, so it is not built.
-        metrics_only = manager.record_level is RecordLevel.METRICS
-        if follow_up is None and metrics_only and not log.enabled:
+        # An attempt with no kubelet event whose Probe event the record level
+        # drops leaves nothing: it is not built.
+        dropped = manager.record_level.drops(Reason.PROBE)
+        if follow_up is None and dropped and not log.enabled:
             return
 
         now = self.env.now
